@@ -1,0 +1,286 @@
+r"""Array backends as data: NumPy, CuPy and PyTorch through array-api-compat.
+
+Every public function of the toolkit that takes arrays starts with
+``xp = namespace(*arrays)`` and then uses only the array-API standard calls of
+``xp``.  No module of the toolkit imports :mod:`cupy` or :mod:`torch` at import
+time: a backend is recognised from the array it hands us.
+
+Random numbers follow SPEC 7: a single ``rng`` argument that is either ``None``,
+an integer seed or a Generator, normalised once by :func:`default_rng`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+import array_api_compat
+
+__all__ = [
+    "Array",
+    "Namespace",
+    "namespace",
+    "backend_name",
+    "to_numpy",
+    "from_numpy",
+    "default_rng",
+    "standard_normal",
+    "is_numpy_namespace",
+    "is_cupy_namespace",
+    "is_torch_namespace",
+    "on_gpu",
+    "synchronize",
+]
+
+Array = Any
+Namespace = Any
+
+
+def _library_of(x) -> str:
+    """The library an array belongs to, read from its type (imports nothing)."""
+    mod = type(x).__module__.split(".")[0]
+    return {"numpy": "numpy", "cupy": "cupy", "torch": "torch"}.get(mod, mod)
+
+
+def namespace(*arrays) -> Namespace:
+    """Return the array-API namespace shared by ``arrays``.
+
+    Parameters
+    ----------
+    *arrays
+        NumPy, CuPy or PyTorch arrays.  Python scalars and ``None`` are ignored.
+
+    Returns
+    -------
+    xp : module
+        The array-api-compat namespace (``array_api_compat.numpy``, ``.cupy`` or
+        ``.torch``).
+
+    Raises
+    ------
+    TypeError
+        If the arrays come from different libraries (the message names them), or
+        if an argument is not an array of a supported library.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> namespace(np.ones((2, 2))).__name__
+    'array_api_compat.numpy'
+    """
+    arrs = [a for a in arrays if a is not None and not isinstance(a, (int, float, bool, complex))]
+    if not arrs:
+        raise TypeError("namespace() needs at least one array argument")
+    libs = []
+    for a in arrs:
+        if isinstance(a, (np.generic,)):
+            continue
+        lib = _library_of(a)
+        if lib not in ("numpy", "cupy", "torch"):
+            raise TypeError(
+                f"unsupported array type {type(a).__module__}.{type(a).__name__}; "
+                "expected a NumPy, CuPy or PyTorch array"
+            )
+        if lib not in libs:
+            libs.append(lib)
+    if len(libs) > 1:
+        raise TypeError(
+            f"arrays from different backends cannot be mixed: got {' and '.join(libs)} arrays; "
+            "move them to one backend first (see adago_theory.from_numpy / to_numpy)"
+        )
+    return array_api_compat.array_namespace(*arrs)
+
+
+def backend_name(xp_or_array) -> str:
+    """``'numpy'``, ``'cupy'`` or ``'torch'`` for a namespace or an array."""
+    if isinstance(xp_or_array, type(sys)):
+        name = xp_or_array.__name__
+        for lib in ("numpy", "cupy", "torch"):
+            if name.endswith(lib) or name.startswith(lib):
+                return lib
+        return name
+    return _library_of(xp_or_array)
+
+
+def is_numpy_namespace(xp) -> bool:
+    """True for NumPy (plain or array-api-compat)."""
+    return array_api_compat.is_numpy_namespace(xp)
+
+
+def is_cupy_namespace(xp) -> bool:
+    """True for CuPy (plain or array-api-compat)."""
+    return array_api_compat.is_cupy_namespace(xp)
+
+
+def is_torch_namespace(xp) -> bool:
+    """True for PyTorch (plain or array-api-compat)."""
+    return array_api_compat.is_torch_namespace(xp)
+
+
+def on_gpu(x) -> bool:
+    """True when the array lives on a GPU (CuPy, or a CUDA PyTorch tensor)."""
+    lib = _library_of(x)
+    if lib == "cupy":
+        return True
+    if lib == "torch":
+        return x.device.type != "cpu"
+    return False
+
+
+def synchronize(x) -> None:
+    """Wait for queued device work on ``x``'s device (no-op on the CPU).
+
+    Used by timers: without it GPU timings measure only the launch.
+    """
+    lib = _library_of(x)
+    if lib == "cupy":
+        import cupy
+
+        cupy.cuda.get_current_stream().synchronize()
+    elif lib == "torch" and x.device.type == "cuda":
+        import torch
+
+        torch.cuda.synchronize(x.device)
+
+
+def to_numpy(x) -> np.ndarray:
+    """Copy an array (NumPy, CuPy, PyTorch, or a Python scalar) to a host NumPy array.
+
+    Examples
+    --------
+    >>> to_numpy(2.0)
+    array(2.)
+    """
+    lib = _library_of(x)
+    if lib == "cupy":
+        return x.get()
+    if lib == "torch":
+        t = x.detach()
+        if t.dtype.is_floating_point and str(t.dtype) == "torch.bfloat16":
+            t = t.float()
+        return t.cpu().numpy()
+    return np.asarray(x)
+
+
+def from_numpy(a, *, like=None, xp=None, dtype=None):
+    """Move a host array to the backend (and device) of ``like``, or to ``xp``.
+
+    Parameters
+    ----------
+    a : array_like
+        Host data.
+    like : array, optional
+        Reference array: the result gets its backend and device.
+    xp : namespace, optional
+        Target namespace when no ``like`` is given (CPU device).
+    dtype : dtype, optional
+        Target dtype, a dtype of the target backend (default: keep ``a``'s).
+
+    Returns
+    -------
+    array of the target backend.
+    """
+    if like is not None:
+        xp = namespace(like)
+        device = array_api_compat.device(like)
+    else:
+        xp = xp if xp is not None else array_api_compat.numpy
+        device = None
+    a = np.asarray(a)
+    if is_torch_namespace(xp):
+        import torch
+
+        out = torch.from_numpy(np.ascontiguousarray(a))
+        if device is not None:
+            out = out.to(device)
+        return out if dtype is None else out.to(dtype)
+    if is_cupy_namespace(xp):
+        import cupy
+
+        if device is not None:
+            with device:
+                out = cupy.asarray(a)
+        else:
+            out = cupy.asarray(a)
+        return out if dtype is None else out.astype(dtype)
+    out = a
+    return out if dtype is None else out.astype(dtype)
+
+
+def default_rng(rng=None, xp=None):
+    """Normalise an ``rng`` argument (SPEC 7) into a Generator for backend ``xp``.
+
+    Parameters
+    ----------
+    rng : None, int, sequence of int, numpy.random.Generator or cupy Generator
+        ``None`` draws fresh entropy; an integer (or a ``SeedSequence``) seeds a new
+        Generator; a Generator is returned as it is when it already fits ``xp``.
+    xp : namespace, optional
+        The backend the numbers are for (default NumPy).
+
+    Returns
+    -------
+    Generator
+        :class:`numpy.random.Generator` for NumPy and PyTorch (PyTorch draws on
+        the host, then moves; see :func:`standard_normal`), and
+        ``cupy.random.Generator`` for CuPy.  Given a NumPy Generator and ``xp=cupy``,
+        a CuPy Generator is seeded from it, so results stay reproducible.
+
+    Notes
+    -----
+    CuPy's streams differ from NumPy's: the same seed gives the same *statistics*
+    on both backends, not the same bits.  Code that must give the same numbers on
+    every backend (problem construction) draws on the host with NumPy.
+    """
+    if rng is not None and isinstance(rng, (bool,)):
+        raise TypeError("rng must be None, an int seed or a Generator, got a bool")
+    if xp is not None and is_cupy_namespace(xp):
+        import cupy
+
+        if isinstance(rng, cupy.random.Generator):
+            return rng
+        if isinstance(rng, np.random.Generator):
+            rng = int(rng.integers(0, 2**63 - 1))
+        return cupy.random.default_rng(rng)
+    if type(rng).__module__.startswith("cupy"):
+        raise TypeError("a CuPy Generator cannot draw NumPy/PyTorch numbers; pass an int seed")
+    try:
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"rng must be None, an int seed or a Generator, got {rng!r}") from exc
+
+
+def standard_normal(rng, shape, *, dtype=None, like=None, xp=None):
+    """Standard normal samples of ``shape`` on the backend/device of ``like`` (or ``xp``).
+
+    Parameters
+    ----------
+    rng : Generator
+        From :func:`default_rng` for the same backend.
+    shape : tuple of int
+    dtype : dtype, optional
+        Floating dtype of the target backend (default float64).
+    like : array, optional
+        Reference array for backend, device and (when ``dtype`` is None) dtype.
+    xp : namespace, optional
+        Target namespace when ``like`` is not given.
+    """
+    if like is not None:
+        xp = namespace(like)
+        if dtype is None:
+            dtype = like.dtype
+    xp = xp if xp is not None else array_api_compat.numpy
+    if is_cupy_namespace(xp):
+        if not type(rng).__module__.startswith("cupy"):
+            rng = default_rng(rng, xp)
+        if like is not None:
+            with like.device:
+                out = rng.standard_normal(shape)
+        else:
+            out = rng.standard_normal(shape)
+        return out if dtype is None else out.astype(dtype)
+    z = rng.standard_normal(shape)
+    if is_torch_namespace(xp):
+        return from_numpy(z, like=like, xp=xp, dtype=dtype)
+    return z if dtype is None else z.astype(dtype)

@@ -1,0 +1,413 @@
+r"""The polar factor :math:`\mathrm{Orth}(M) = UV^\top`, exactly or approximately.
+
+For :math:`M = U\Sigma V^\top` (thin SVD), the polar decomposition is
+:math:`M = \mathrm{Orth}(M)\,H` with :math:`H = V\Sigma V^\top \succeq 0`.
+:math:`\mathrm{Orth}(M)` is the nearest semi-orthogonal matrix to :math:`M` in
+every unitarily invariant norm, and
+:math:`\langle M, \mathrm{Orth}(M)\rangle = \|M\|_*`.
+
+Methods (``orthogonalize(M, method=...)``):
+
+``"svd"``
+    :math:`U_r V_r^\top` from the thin SVD, keeping the singular values above
+    ``rtol * sigma_max`` (default ``rtol = max(m, n) * finfo(dtype).eps``, the
+    threshold of ``numpy.linalg.matrix_rank``).  Rank-deficient inputs give the
+    partial isometry on the range of :math:`M`; zero gives zero.
+``"qdwh"``
+    The QR-based dynamically weighted Halley iteration of Nakatsukasa, Bai and
+    Gygi (2010), made of batched QR, Cholesky-type solves and matrix products
+    only.  Backward stable; never forms :math:`M^\top M` of the unscaled input.
+``"polar"``
+    The exact polar factor by the fastest accurate route for the backend: the
+    SVD route on the CPU (LAPACK, already batched well), QDWH on GPUs (where a
+    batched SVD runs matrix by matrix and is thousands of times slower).
+``"newton-schulz"``
+    An odd polynomial iteration :math:`X \leftarrow aX + (bA + cA^2)X`,
+    :math:`A = XX^\top`, after normalising by the Frobenius norm.  The
+    coefficients are a preset name from :data:`NS_PRESETS` or any sequence of
+    :math:`(a, b, c)` triples; steps past the end of a list repeat its last triple.
+
+Normalisation of Newton–Schulz.  :math:`X_0 = M / (s\,\|M\|_F + \epsilon)`
+with the preset's safety scale :math:`s` (1 for all presets but Polar Express,
+which uses 1.01) and ``eps = 0`` by default, so the iteration is exactly
+invariant to positive scaling of :math:`M`; a zero matrix is mapped to zero by a
+guard, never to NaN.  Muon's reference code uses ``eps = 1e-7`` (pass it to
+reproduce that code bit for bit).  Since :math:`\sigma_1 \le \|M\|_F`, all
+normalised singular values lie in :math:`(0, 1]`, and the singular values of
+the output are :math:`p_k\circ\cdots\circ p_1(\sigma_i / (s\|M\|_F))` with
+:math:`p(x) = ax + bx^3 + cx^5`.
+
+Which presets converge to 1 (scalar analysis in ``theory.md`` §5, checked by
+``verify.check_symbolic_facts``):
+
+* ``"cubic"`` :math:`(3/2, -1/2, 0)` and ``"quintic"`` :math:`(15/8, -10/8, 3/8)`:
+  :math:`p(1) = 1`, :math:`p'(1) = 0` — converge to 1 on :math:`(0, 1]`
+  (quadratically resp. cubically near 1), slowly for small singular values.
+* ``"polar-express"``: converges to 1 (the list ends in the quintic).
+* ``"jordan"`` :math:`(3.4445, -4.7750, 2.0315)`: does **not** converge;
+  :math:`p(1) \approx 0.701` and the iterates oscillate in a band around 1
+  (about :math:`[0.68, 1.13]` asymptotically, up to 1.2024 transiently).
+* ``"you"``: five tuned steps; after 5 steps within a few percent of 1 for
+  :math:`\sigma \ge 10^{-2}`, not a convergent iteration beyond its list.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import NamedTuple, Sequence
+
+from .backend import namespace, on_gpu
+
+__all__ = ["orthogonalize", "NS_PRESETS", "NSPreset", "METHODS", "ns_schedule"]
+
+METHODS = ("svd", "polar", "qdwh", "newton-schulz")
+
+
+class NSPreset(NamedTuple):
+    """A named Newton–Schulz coefficient set.
+
+    Attributes
+    ----------
+    name : str
+    coeffs : tuple of (a, b, c)
+        Per-step coefficients; steps past the end repeat the last triple.
+    steps : int
+        Default number of steps.
+    scale : float
+        Safety factor :math:`s` of the normalisation :math:`M / (s\\|M\\|_F)`.
+    converges : bool
+        Whether the iteration converges to the polar factor as steps → ∞.
+    source : str
+        Where the coefficients come from.
+    """
+
+    name: str
+    coeffs: tuple
+    steps: int
+    scale: float
+    converges: bool
+    source: str
+
+
+_PE_RAW = (
+    (8.28721201814563, -23.595886519098837, 17.300387312530933),
+    (4.107059111542203, -2.9478499167379106, 0.5448431082926601),
+    (3.9486908534822946, -2.908902115962949, 0.5518191394370137),
+    (3.3184196573706015, -2.488488024314874, 0.51004894012372),
+    (2.300652019954817, -1.6689039845747493, 0.4188073119525673),
+    (1.891301407787398, -1.2679958271945868, 0.37680408948524835),
+    (1.8750014808534479, -1.2500016453999487, 0.3750001645474248),
+    (1.875, -1.25, 0.375),
+)
+# The paper's safety step: every polynomial but the last is p(x/1.01)·... i.e. (a/1.01, b/1.01^3, c/1.01^5).
+_PE = tuple((a / 1.01, b / 1.01**3, c / 1.01**5) for a, b, c in _PE_RAW[:-1]) + (_PE_RAW[-1],)
+
+NS_PRESETS = {
+    "cubic": NSPreset(
+        "cubic", ((1.5, -0.5, 0.0),), 30, 1.0, True,
+        "classical Newton–Schulz cubic p(x) = (3x - x^3)/2 (Kovarik 1970; Björck & Bowie 1971)",
+    ),
+    "quintic": NSPreset(
+        "quintic", ((15 / 8, -10 / 8, 3 / 8),), 20, 1.0, True,
+        "classical quintic p(x) = (15x - 10x^3 + 3x^5)/8, p'(1) = p''(1) = 0",
+    ),
+    "jordan": NSPreset(
+        "jordan", ((3.4445, -4.7750, 2.0315),), 5, 1.0, False,
+        "Jordan et al. (2024), Muon reference code (KellerJordan/Muon muon.py)",
+    ),
+    "you": NSPreset(
+        "you",
+        (
+            (4.0848, -6.8946, 2.9270),
+            (3.9505, -6.3029, 2.6377),
+            (3.7418, -5.5913, 2.3037),
+            (2.8769, -3.1427, 1.2046),
+            (2.8366, -3.0525, 1.2012),
+        ),
+        5, 1.0, False,
+        "You Jiacheng's 5-step list as used by microsoft/dion and optax 'dion' preset",
+    ),
+    "polar-express": NSPreset(
+        "polar-express", _PE, 8, 1.01, True,
+        "Amsel, Persson, Musco & Gower (2025), arXiv 2505.16932: the paper's 8 degree-5 polynomials, "
+        "safety factor 1.01 on all but the last, normalisation 1.01*||M||_F",
+    ),
+}
+
+
+def _validate_coeffs(coeffs):
+    """Return a tuple of float triples from a preset name, one triple, or a sequence of triples."""
+    if isinstance(coeffs, str):
+        if coeffs not in NS_PRESETS:
+            raise ValueError(
+                f"unknown Newton–Schulz preset coeffs={coeffs!r}; choose one of {sorted(NS_PRESETS)} "
+                "or pass a sequence of (a, b, c) triples"
+            )
+        p = NS_PRESETS[coeffs]
+        return p.coeffs, p.steps, p.scale
+    try:
+        seq = list(coeffs)
+    except TypeError:
+        raise TypeError(f"coeffs must be a preset name or a sequence of (a, b, c) triples, got {coeffs!r}") from None
+    if len(seq) == 3 and all(isinstance(v, numbers.Real) for v in seq):
+        seq = [seq]
+    if not seq:
+        raise ValueError("coeffs must hold at least one (a, b, c) triple, got an empty sequence")
+    out = []
+    for i, t in enumerate(seq):
+        try:
+            t = tuple(float(v) for v in t)
+        except (TypeError, ValueError):
+            raise TypeError(f"coeffs[{i}] must be a triple of real numbers (a, b, c), got {t!r}") from None
+        if len(t) != 3:
+            raise ValueError(f"coeffs[{i}] must have exactly 3 entries (a, b, c), got {len(t)}")
+        if not all(math.isfinite(v) for v in t):
+            raise ValueError(f"coeffs[{i}] must be finite, got {t}")
+        out.append(t)
+    return tuple(out), len(out), 1.0
+
+
+def _validate_steps(steps, name="steps"):
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
+        raise TypeError(f"{name} must be a positive integer, got {steps!r}")
+    if steps <= 0:
+        raise ValueError(f"{name} must be a positive integer (>= 1), got {steps}")
+    return int(steps)
+
+
+def ns_schedule(coeffs="jordan", steps=None):
+    """The list of (a, b, c) triples that ``steps`` Newton–Schulz steps apply.
+
+    Parameters
+    ----------
+    coeffs : str or sequence of (a, b, c)
+        Preset name or coefficients.
+    steps : int, optional
+        Number of steps (default: the preset's, or the length of the list).
+
+    Returns
+    -------
+    schedule : list of tuple
+        ``steps`` triples; past the end of the list the last triple repeats.
+    scale : float
+        The normalisation safety factor of the preset (1.0 for explicit lists).
+    """
+    triples, default_steps, scale = _validate_coeffs(coeffs)
+    k = default_steps if steps is None else _validate_steps(steps)
+    sched = [triples[min(i, len(triples) - 1)] for i in range(k)]
+    return sched, scale
+
+
+def _half(xp, dtype) -> bool:
+    return dtype == xp.float16 or str(dtype).endswith("bfloat16")
+
+
+def _check_input(M, xp, check_finite):
+    ndim = getattr(M, "ndim", None)
+    if ndim is None or ndim < 2:
+        raise ValueError(
+            f"M must be a matrix (m, n) or a batch of matrices (..., m, n); got ndim={ndim}"
+        )
+    if not xp.isdtype(M.dtype, "real floating"):
+        raise TypeError(
+            f"M must have a real floating dtype (float16, bfloat16, float32 or float64), got {M.dtype}"
+        )
+    if check_finite:
+        if not bool(xp.all(xp.isfinite(M))):
+            raise ValueError("M contains NaN or Inf entries; orthogonalize needs finite input")
+
+
+def _mT(xp, X):
+    return xp.matrix_transpose(X)
+
+
+def _fro_normalize(xp, W, scale, eps):
+    """W / (scale * ||W||_F + eps) per matrix; zero matrices stay zero."""
+    nrm_dtype = xp.float32 if _half(xp, W.dtype) else W.dtype
+    Wn = W if nrm_dtype == W.dtype else xp.astype(W, nrm_dtype)
+    nrm = xp.sqrt(xp.sum(Wn * Wn, axis=(-2, -1), keepdims=True))
+    denom = scale * nrm + eps
+    denom = xp.where(denom > 0, denom, xp.ones_like(denom))
+    X = Wn / denom
+    return X if X.dtype == W.dtype else xp.astype(X, W.dtype)
+
+
+def _newton_schulz(xp, W, schedule, scale, eps):
+    """Wide W (m <= n): X <- aX + (bA + cA^2) X with A = X X^T."""
+    X = _fro_normalize(xp, W, scale, eps)
+    for a, b, c in schedule:
+        A = X @ _mT(xp, X)
+        if c != 0.0:
+            B = b * A + c * (A @ A)
+        else:
+            B = b * A
+        X = a * X + B @ X
+    return X
+
+
+def _orth_svd(xp, W, rtol):
+    m, n = W.shape[-2], W.shape[-1]
+    U, S, Vh = xp.linalg.svd(W, full_matrices=False)
+    if rtol is None:
+        rtol = max(m, n) * float(xp.finfo(W.dtype).eps)
+    tol = rtol * S[..., :1]
+    keep = xp.astype(S > tol, W.dtype)
+    return (U * keep[..., None, :]) @ Vh
+
+
+def _qdwh_params(ell):
+    """Dynamically weighted Halley parameters (a, b, c) for lower bound ell (Nakatsukasa et al. 2010, eq. 3.5)."""
+    ell2 = ell * ell
+    g = (4.0 * (1.0 - ell2) / (ell2 * ell2)) ** (1.0 / 3.0)
+    a = math.sqrt(1.0 + g) + 0.5 * math.sqrt(8.0 - 4.0 * g + 8.0 * (2.0 - ell2) / (ell2 * math.sqrt(1.0 + g)))
+    b = (a - 1.0) ** 2 / 4.0
+    c = a + b - 1.0
+    return a, b, c
+
+
+def qdwh_schedule(unit_roundoff):
+    """The QDWH weights used from the lower bound ell0 = unit roundoff; ends with one Halley step.
+
+    Starting from :math:`\\ell_0 = u` covers every input with
+    :math:`\\kappa(M)\\sqrt{\\operatorname{rank} M} \\le 1/u`; the count is 6+1 steps in
+    float64 and 4+1 in float32.
+    """
+    ell = float(unit_roundoff)
+    out = []
+    while 1.0 - ell > 10.0 * unit_roundoff and len(out) < 12:
+        a, b, c = _qdwh_params(ell)
+        out.append((a, b, c))
+        ell = ell * (a + b * ell * ell) / (1.0 + c * ell * ell)
+        ell = min(ell, 1.0)
+    out.append((3.0, 1.0, 3.0))  # Halley's iteration at ell = 1: one cubic-convergence clean-up step
+    return out
+
+
+def _qdwh(xp, W):
+    """Polar factor of tall W (m >= n) by QDWH; batched over leading axes."""
+    m, n = W.shape[-2], W.shape[-1]
+    u = float(xp.finfo(W.dtype).eps) / 2.0
+    alpha = xp.sqrt(xp.sum(W * W, axis=(-2, -1), keepdims=True))  # ||W||_F >= ||W||_2
+    alpha = xp.where(alpha > 0, alpha, xp.ones_like(alpha))
+    X = W / alpha
+    eye = xp.eye(n, dtype=W.dtype, device=_device(W))
+    eye_b = xp.broadcast_to(eye, X.shape[:-2] + (n, n))
+    for a, b, c in qdwh_schedule(u):
+        if c > 100.0:
+            sc = math.sqrt(c)
+            Q, _ = xp.linalg.qr(xp.concat([sc * X, eye_b], axis=-2))
+            Q1, Q2 = Q[..., :m, :], Q[..., m:, :]
+            X = (b / c) * X + ((a - b / c) / sc) * (Q1 @ _mT(xp, Q2))
+        else:
+            Z = eye_b + c * (_mT(xp, X) @ X)
+            Y = _mT(xp, xp.linalg.solve(Z, _mT(xp, X)))  # X Z^{-1}, Z symmetric positive definite
+            X = (b / c) * X + (a - b / c) * Y
+    return X
+
+
+def _device(x):
+    import array_api_compat
+
+    return array_api_compat.device(x)
+
+
+def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.0, check_finite=True):
+    r"""Orthogonalize a matrix or a batch of matrices: :math:`O = \mathrm{Orth}(M) = UV^\top`.
+
+    Parameters
+    ----------
+    M : array, shape (..., m, n)
+        NumPy, CuPy or PyTorch array of a real floating dtype.  Leading axes are
+        independent matrices.
+    method : {"svd", "polar", "qdwh", "newton-schulz"}
+        See the module docstring.  ``"svd"``, ``"polar"`` and ``"qdwh"`` are exact
+        up to rounding; ``"newton-schulz"`` is a fixed polynomial approximation.
+    coeffs : str or sequence of (a, b, c), optional
+        Newton–Schulz only: a preset name from :data:`NS_PRESETS` (default
+        ``"jordan"``, Muon's) or explicit triples.
+    steps : int, optional
+        Newton–Schulz only: the number of steps (default: the preset's).
+    rtol : float, optional
+        ``"svd"`` only: singular values :math:`\le` ``rtol * sigma_max`` count as
+        zero (default ``max(m, n) * eps``).
+    eps : float, default 0.0
+        Newton–Schulz only: additive epsilon of the normalisation
+        :math:`M / (s\|M\|_F + \epsilon)` (Muon's code uses 1e-7).
+    check_finite : bool, default True
+        Raise on NaN/Inf entries (one extra pass over ``M``).
+
+    Returns
+    -------
+    O : array, shape (..., m, n)
+        Same shape, dtype and backend (and device) as ``M``.  Tall inputs are
+        processed transposed so that every Gram matrix is
+        :math:`\min(m, n)^2` (Newton–Schulz), and wide ones transposed for QDWH
+        (which iterates on tall matrices).
+
+    Raises
+    ------
+    ValueError
+        ``M`` with fewer than 2 dimensions or non-finite entries; an unknown
+        ``method`` or preset; non-positive ``steps``; options given to a method
+        that does not take them.
+    TypeError
+        Integer, boolean or complex ``M``; malformed ``coeffs``; non-integer ``steps``.
+
+    Notes
+    -----
+    Half-precision inputs (float16, bfloat16) are orthogonalized in float32 by the
+    exact methods (LAPACK has no half routines) and cast back; Newton–Schulz runs
+    in the input precision.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> M = np.array([[3.0, 0.0], [0.0, 0.5]])
+    >>> orthogonalize(M)
+    array([[1., 0.],
+           [0., 1.]])
+    >>> O = orthogonalize(M, "newton-schulz", coeffs="polar-express")
+    >>> bool(np.allclose(O, np.eye(2), atol=1e-6))
+    True
+    """
+    xp = namespace(M)
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"unknown method={method!r}; choose one of {list(METHODS)}")
+    _check_input(M, xp, check_finite)
+    if method != "newton-schulz":
+        if coeffs is not None:
+            raise ValueError(f"coeffs applies only to method='newton-schulz', not method={method!r}")
+        if steps is not None:
+            raise ValueError(f"steps applies only to method='newton-schulz', not method={method!r}")
+        if eps != 0.0:
+            raise ValueError(f"eps applies only to method='newton-schulz', not method={method!r}")
+    if rtol is not None and method != "svd":
+        raise ValueError(f"rtol applies only to method='svd', not method={method!r}")
+    if rtol is not None and not (isinstance(rtol, numbers.Real) and 0 <= rtol < 1):
+        raise ValueError(f"rtol must be a real number in [0, 1), got {rtol!r}")
+    if not (isinstance(eps, numbers.Real) and math.isfinite(eps) and eps >= 0):
+        raise ValueError(f"eps must be a finite real number >= 0, got {eps!r}")
+
+    m, n = M.shape[-2], M.shape[-1]
+    if m == 0 or n == 0:
+        return xp.zeros(M.shape, dtype=M.dtype, device=_device(M))
+
+    if method == "newton-schulz":
+        schedule, scale = ns_schedule("jordan" if coeffs is None else coeffs, steps)
+        tall = m > n
+        W = _mT(xp, M) if tall else M
+        O = _newton_schulz(xp, W, schedule, scale, float(eps))
+        return _mT(xp, O) if tall else O
+
+    half = _half(xp, M.dtype)
+    W = xp.astype(M, xp.float32) if half else M
+    use_qdwh = method == "qdwh" or (method == "polar" and on_gpu(M))
+    if use_qdwh:
+        wide = m < n
+        W = _mT(xp, W) if wide else W
+        O = _qdwh(xp, W)
+        O = _mT(xp, O) if wide else O
+    else:
+        O = _orth_svd(xp, W, rtol)
+    return xp.astype(O, M.dtype) if half else O

@@ -1,0 +1,88 @@
+"""Shared fixtures: the ``xp`` backend fixture (NumPy always; CuPy / PyTorch when usable)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+
+def _cupy_usable():
+    if importlib.util.find_spec("cupy") is None:
+        return False
+    try:
+        import cupy
+
+        cupy.zeros(1).sum()
+        return True
+    except Exception:
+        return False
+
+
+def _torch_usable():
+    return importlib.util.find_spec("torch") is not None
+
+
+_BACKENDS = [pytest.param("numpy", id="numpy")]
+_BACKENDS.append(
+    pytest.param("cupy", id="cupy", marks=pytest.mark.skipif(not _cupy_usable(), reason="CuPy not importable or no GPU"))
+)
+_BACKENDS.append(
+    pytest.param("torch", id="torch", marks=pytest.mark.skipif(not _torch_usable(), reason="PyTorch not importable"))
+)
+
+
+class Backend:
+    """A test backend: its array-api-compat namespace plus host<->backend helpers."""
+
+    def __init__(self, name):
+        import array_api_compat
+
+        self.name = name
+        if name == "numpy":
+            self.xp = array_api_compat.array_namespace(np.zeros(1))
+            self.device = None
+        elif name == "cupy":
+            import cupy
+
+            self.xp = array_api_compat.array_namespace(cupy.zeros(1))
+            self.device = None
+        else:
+            import torch
+
+            self.xp = array_api_compat.array_namespace(torch.zeros(1))
+            self.device = "cuda" if torch.cuda.is_available() else "cpu"
+
+    def asarray(self, a, dtype=None):
+        """Host NumPy data -> this backend (dtype given as a numpy dtype or name)."""
+        a = np.asarray(a)
+        if dtype is not None:
+            a = a.astype(dtype)
+        if self.name == "numpy":
+            return a
+        if self.name == "cupy":
+            import cupy
+
+            return cupy.asarray(a)
+        import torch
+
+        return torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
+
+    def dtype(self, name):
+        return getattr(self.xp, name)
+
+    def __repr__(self):
+        return f"Backend({self.name})"
+
+
+@pytest.fixture(params=_BACKENDS)
+def xp(request):
+    """The array-api-compat namespace of each usable backend."""
+    return Backend(request.param).xp
+
+
+@pytest.fixture(params=_BACKENDS)
+def backend(request):
+    """A :class:`Backend` helper for each usable backend (namespace + host conversion)."""
+    return Backend(request.param)
