@@ -69,13 +69,11 @@ def namespace(*arrays) -> Namespace:
     >>> namespace(np.ones((2, 2))).__name__
     'array_api_compat.numpy'
     """
-    arrs = [a for a in arrays if a is not None and not isinstance(a, (int, float, bool, complex))]
+    arrs = [a for a in arrays if a is not None and type(a) not in (int, float, bool, complex)]
     if not arrs:
         raise TypeError("namespace() needs at least one array argument")
     libs = []
     for a in arrs:
-        if isinstance(a, (np.generic,)):
-            continue
         lib = _library_of(a)
         if lib not in ("numpy", "cupy", "torch"):
             raise TypeError(
