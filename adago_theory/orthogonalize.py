@@ -234,16 +234,71 @@ def _fro_normalize(xp, W, scale, eps):
 
 
 def _newton_schulz(xp, W, schedule, scale, eps):
-    """Wide W (m <= n): X <- aX + (bA + cA^2) X with A = X X^T."""
+    """Wide W (m <= n): X <- aX + (bA + cA^2) X with A = X X^T, evaluated as X <- (A(cA + bI) + aI) X.
+
+    The factored form needs the same three products per step (X X^T, A(cA + bI), B X) but does its
+    element-wise work on the small m x m matrices instead of on the m x n iterate.
+    """
     X = _fro_normalize(xp, W, scale, eps)
+    m = X.shape[-2]
+    eye = xp.eye(m, dtype=X.dtype, device=_device(X))
     for a, b, c in schedule:
         A = X @ _mT(xp, X)
         if c != 0.0:
-            B = b * A + c * (A @ A)
+            B = A @ (c * A + b * eye) + a * eye
         else:
-            B = b * A
-        X = a * X + B @ X
+            B = b * A + a * eye
+        X = B @ X
     return X
+
+
+_POOL = None
+_CONTROLLER = None
+
+
+def _numpy_threads():
+    import os
+
+    return max(1, min(os.cpu_count() or 1, 16))
+
+
+def _batch_parallel(xp, fn, W):
+    """Run fn on chunks of a stacked NumPy batch in threads, BLAS limited to one thread each.
+
+    NumPy evaluates a stacked matmul of small matrices as a sequential loop of tiny BLAS calls that
+    multithreaded BLAS cannot speed up; splitting the batch over threads (NumPy releases the GIL in
+    matmul) uses all cores.  Used only for NumPy, for batches of small matrices.
+    """
+    global _POOL, _CONTROLLER
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    from threadpoolctl import ThreadpoolController
+
+    k = _numpy_threads()
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=k, thread_name_prefix="adago-theory")
+        _CONTROLLER = ThreadpoolController()
+    lead = W.shape[:-2]
+    flat = np.reshape(W, (-1,) + W.shape[-2:])
+    chunks = np.array_split(flat, min(k * 2, flat.shape[0]))
+    with _CONTROLLER.limit(limits=1, user_api="blas"):
+        parts = list(_POOL.map(fn, chunks))
+    return np.reshape(np.concatenate(parts), lead + parts[0].shape[-2:])
+
+
+def _use_batch_parallel(xp, W, svd=False):
+    from .backend import is_numpy_namespace
+
+    if not is_numpy_namespace(xp) or W.ndim < 3 or _numpy_threads() < 2:
+        return False
+    batch = 1
+    for d in W.shape[:-2]:
+        batch *= d
+    m, n = W.shape[-2], W.shape[-1]
+    if svd:  # LAPACK runs matrix by matrix: threads over the batch always help
+        return batch >= 4 * _numpy_threads() and batch * m * n >= 2e4
+    return batch >= 4 * _numpy_threads() and min(m, n) <= 192 and batch * m * m * n >= 2e6
 
 
 def _orth_svd(xp, W, rtol):
@@ -397,7 +452,8 @@ def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.
         schedule, scale = ns_schedule("jordan" if coeffs is None else coeffs, steps)
         tall = m > n
         W = _mT(xp, M) if tall else M
-        O = _newton_schulz(xp, W, schedule, scale, float(eps))
+        run = lambda Wc: _newton_schulz(xp, Wc, schedule, scale, float(eps))  # noqa: E731
+        O = _batch_parallel(xp, run, W) if _use_batch_parallel(xp, W) else run(W)
         return _mT(xp, O) if tall else O
 
     half = _half(xp, M.dtype)
@@ -409,5 +465,6 @@ def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.
         O = _qdwh(xp, W)
         O = _mT(xp, O) if wide else O
     else:
-        O = _orth_svd(xp, W, rtol)
+        run = lambda Wc: _orth_svd(xp, Wc, rtol)  # noqa: E731
+        O = _batch_parallel(xp, run, W) if _use_batch_parallel(xp, W, svd=True) else run(W)
     return xp.astype(O, M.dtype) if half else O

@@ -1,0 +1,51 @@
+r"""Optimizers as pure ``(init, step)`` pairs: Muon, AdaGO, NAMO, NAMO-D, PolarGrad and baselines.
+
+Every factory closes over its hyperparameters and returns an
+:class:`Optimizer`; ``state = opt.init(X)``; ``X_next, state = opt.step(X, G,
+state)``.  ``X`` is one matrix ``(m, n)`` or a batch ``(R, m, n)`` of
+independent runs.  See :mod:`adago_theory.optim.base` for the shared
+conventions (state fields, non-finite gradients, several matrices).
+"""
+
+from .adago import AdaGOState, adago
+from .base import (
+    SCALES,
+    NonFiniteGradientError,
+    Optimizer,
+    init_all,
+    make_schedule,
+    resolve_orth,
+    shape_scale,
+    step_all,
+)
+from .baselines import AdaGradNormState, AdamWState, SGDState, adagrad_norm, adamw, sgd
+from .muon import MuonState, muon
+from .namo import NAMODState, NAMOState, namo, namo_d
+from .polargrad import PolarGradState, polargrad
+
+__all__ = [
+    "Optimizer",
+    "NonFiniteGradientError",
+    "init_all",
+    "step_all",
+    "resolve_orth",
+    "make_schedule",
+    "shape_scale",
+    "SCALES",
+    "muon",
+    "MuonState",
+    "adago",
+    "AdaGOState",
+    "namo",
+    "NAMOState",
+    "namo_d",
+    "NAMODState",
+    "polargrad",
+    "PolarGradState",
+    "sgd",
+    "SGDState",
+    "adamw",
+    "AdamWState",
+    "adagrad_norm",
+    "AdaGradNormState",
+]

@@ -1,0 +1,215 @@
+r"""Baselines: SGD (with heavy-ball / Nesterov momentum), AdamW and AdaGrad-Norm."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from .base import (
+    Optimizer,
+    batch_zeros,
+    check_beta,
+    check_bool,
+    check_choice,
+    check_param,
+    check_real,
+    expand,
+    finish,
+    make_schedule,
+    prepare,
+    skipped_zeros,
+    sum_sq,
+)
+
+__all__ = ["sgd", "adamw", "adagrad_norm", "SGDState", "AdamWState", "AdaGradNormState"]
+
+
+class SGDState(NamedTuple):
+    """State of :func:`sgd`: ``count``, the momentum buffer ``B`` (``None`` without
+    momentum), ``alpha`` (:math:`\\eta_t`), ``skipped``."""
+
+    count: int
+    B: Any
+    alpha: Any
+    skipped: Any
+
+
+class AdamWState(NamedTuple):
+    """State of :func:`adamw`: ``count``, the moments ``m`` and ``v`` (shape of X),
+    ``alpha`` (:math:`\\eta_t`, the learning rate of the last step), ``skipped``."""
+
+    count: int
+    m: Any
+    v: Any
+    alpha: Any
+    skipped: Any
+
+
+class AdaGradNormState(NamedTuple):
+    """State of :func:`adagrad_norm`: ``count``, ``b_sq`` (:math:`b_t^2`, shape
+    ``X.shape[:-2]``), ``alpha`` (:math:`\\eta_t / b_t`), ``skipped``."""
+
+    count: int
+    b_sq: Any
+    alpha: Any
+    skipped: Any
+
+
+def _nonfinite(nonfinite):
+    return check_choice("nonfinite", nonfinite, ("raise", "skip"))
+
+
+def sgd(eta, *, momentum=0.0, nesterov=False, nonfinite="raise") -> Optimizer:
+    r"""Gradient descent, with optional heavy-ball or Nesterov momentum (PyTorch's form).
+
+    .. math::
+
+        B_t &= \mu B_{t-1} + G_t, \qquad B_0 = 0, \\
+        D_t &= \begin{cases} G_t + \mu B_t & \text{(Nesterov)} \\ B_t & \text{otherwise}\end{cases}
+        \qquad X_t = X_{t-1} - \eta_t D_t .
+
+    With :math:`\mu = 0`, :math:`X_t = X_{t-1} - \eta_t G_t`.  Source: the
+    ``torch.optim.SGD`` documentation (dampening 0; the first step's
+    ``buf = grad`` equals :math:`\mu\cdot 0 + G_1`); the "Sum" momentum form of
+    ``optimizers.md`` §b4.
+
+    Parameters
+    ----------
+    eta : float or callable
+        :math:`\eta \ge 0` or a schedule ``t -> eta_t``.
+    momentum : float, default 0.0
+        :math:`\mu \in [0, 1)`.
+    nesterov : bool, default False
+        Needs ``momentum > 0`` (as in PyTorch).
+    nonfinite : {"raise", "skip"}
+
+    Returns
+    -------
+    Optimizer
+        ``state.alpha`` is :math:`\eta_t`.
+    """
+    eta_t = make_schedule("eta", eta)
+    mu = check_beta("momentum", momentum)
+    nesterov = check_bool("nesterov", nesterov)
+    if nesterov and mu == 0.0:
+        raise ValueError("nesterov=True needs momentum in (0, 1), got momentum=0.0")
+    nonfinite = _nonfinite(nonfinite)
+
+    def init(X):
+        xp = check_param(X)
+        return SGDState(0, xp.zeros_like(X) if mu > 0 else None, batch_zeros(xp, X), skipped_zeros(xp, X))
+
+    def step(X, G, state):
+        xp, G, ok = prepare(X, G, state, nonfinite)
+        t = state.count + 1
+        lr = eta_t(t)
+        B = None
+        D = G
+        if mu > 0:
+            B = mu * state.B + G
+            D = G + mu * B if nesterov else B
+        alpha = xp.zeros_like(state.alpha) + lr
+        return finish(xp, ok, X, X - lr * D, state, SGDState(t, B, alpha, state.skipped))
+
+    return Optimizer(init, step)
+
+
+def adamw(eta, *, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01, nonfinite="raise") -> Optimizer:
+    r"""AdamW (Loshchilov & Hutter, 2019), as ``torch.optim.AdamW`` computes it.
+
+    .. math::
+
+        m_t &= \beta_1 m_{t-1} + (1-\beta_1) G_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1-\beta_2) G_t^{\odot 2}, \qquad m_0 = v_0 = 0, \\
+        X_t &= (1 - \eta_t\lambda) X_{t-1}
+              - \frac{\eta_t}{1-\beta_1^t}\,
+                \frac{m_t}{\sqrt{v_t}/\sqrt{1-\beta_2^t} + \epsilon}
+
+    (entrywise).  Source: the ``torch.optim.AdamW`` algorithm box (decay first,
+    then the bias-corrected Adam step, :math:`\epsilon` outside the square root).
+
+    Parameters
+    ----------
+    eta : float or callable
+        :math:`\eta \ge 0` or a schedule.
+    beta1, beta2 : float, default 0.9, 0.999
+        In :math:`[0, 1)`.
+    eps : float, default 1e-8
+        :math:`\epsilon > 0`.
+    weight_decay : float, default 0.01
+        :math:`\lambda \ge 0` (PyTorch's default).
+    nonfinite : {"raise", "skip"}
+
+    Returns
+    -------
+    Optimizer
+        ``state.alpha`` is :math:`\eta_t` (the per-entry steps differ).
+    """
+    eta_t = make_schedule("eta", eta)
+    beta1 = check_beta("beta1", beta1)
+    beta2 = check_beta("beta2", beta2)
+    eps = check_real("eps", eps, lo=0.0, lo_open=True)
+    wd = check_real("weight_decay", weight_decay, lo=0.0)
+    nonfinite = _nonfinite(nonfinite)
+
+    def init(X):
+        xp = check_param(X)
+        return AdamWState(0, xp.zeros_like(X), xp.zeros_like(X), batch_zeros(xp, X), skipped_zeros(xp, X))
+
+    def step(X, G, state):
+        xp, G, ok = prepare(X, G, state, nonfinite)
+        t = state.count + 1
+        lr = eta_t(t)
+        m = beta1 * state.m + (1.0 - beta1) * G
+        v = beta2 * state.v + (1.0 - beta2) * (G * G)
+        bc1 = 1.0 - beta1**t
+        bc2_sqrt = (1.0 - beta2**t) ** 0.5
+        X_new = (1.0 - lr * wd) * X - (lr / bc1) * (m / (xp.sqrt(v) / bc2_sqrt + eps))
+        alpha = xp.zeros_like(state.alpha) + lr
+        return finish(xp, ok, X, X_new, state, AdamWState(t, m, v, alpha, state.skipped))
+
+    return Optimizer(init, step)
+
+
+def adagrad_norm(eta, *, b0, nonfinite="raise") -> Optimizer:
+    r"""AdaGrad-Norm (Ward, Wu & Bottou, 2019): one AdaGrad step size per matrix.
+
+    .. math::
+
+        b_t^2 = b_{t-1}^2 + \|G_t\|_F^2, \qquad X_t = X_{t-1} - \frac{\eta_t}{b_t}\, G_t .
+
+    Source: Ward, Wu & Bottou, "AdaGrad stepsizes: sharp convergence over
+    nonconvex landscapes" (ICML 2019 / JMLR 2020), Algorithm "AdaGrad-Norm":
+    the accumulator includes the current gradient before the step, as in AdaGO
+    (whose step size is this one with a clamp, a floor and an orthogonalized
+    direction).
+
+    Parameters
+    ----------
+    eta : float or callable
+        :math:`\eta \ge 0` or a schedule.
+    b0 : float
+        :math:`b_0 > 0` (required; the paper assumes :math:`b_0 > 0`).
+    nonfinite : {"raise", "skip"}
+
+    Returns
+    -------
+    Optimizer
+        ``state.alpha`` is :math:`\eta_t / b_t`.
+    """
+    eta_t = make_schedule("eta", eta)
+    b0 = check_real("b0", b0, lo=0.0, lo_open=True)
+    nonfinite = _nonfinite(nonfinite)
+
+    def init(X):
+        xp = check_param(X)
+        return AdaGradNormState(0, batch_zeros(xp, X) + b0 * b0, batch_zeros(xp, X), skipped_zeros(xp, X))
+
+    def step(X, G, state):
+        xp, G, ok = prepare(X, G, state, nonfinite)
+        t = state.count + 1
+        b_sq = state.b_sq + sum_sq(xp, G)
+        alpha = eta_t(t) / xp.sqrt(b_sq)
+        X_new = X - expand(xp, alpha, X.ndim) * G
+        return finish(xp, ok, X, X_new, state, AdaGradNormState(t, b_sq, alpha, state.skipped))
+
+    return Optimizer(init, step)

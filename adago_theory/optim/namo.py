@@ -1,0 +1,273 @@
+r"""NAMO and NAMO-D (Zhang, Liu & Schaeffer, arXiv 2602.17080), as the official code does them."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+from .base import (
+    SCALES,
+    Optimizer,
+    batch_zeros,
+    check_beta,
+    check_bool,
+    check_choice,
+    check_param,
+    check_real,
+    expand,
+    finish,
+    make_schedule,
+    prepare,
+    resolve_orth,
+    shape_scale,
+    skipped_zeros,
+    sum_sq,
+)
+
+__all__ = ["namo", "namo_d", "NAMOState", "NAMODState"]
+
+# bc1 + 1e-12 in the denominator of the bias correction: minxin-zhg/namo src/namo.py (both classes).
+_BC_TINY = 1e-12
+
+
+class NAMOState(NamedTuple):
+    """State of :func:`namo`.
+
+    Attributes
+    ----------
+    count : int
+        Steps taken.
+    M : array, shape of X
+        Momentum buffer :math:`B_t`.
+    v_sq : array, shape X.shape[:-2]
+        :math:`v_t`, the EMA of :math:`\\|G_t\\|_F^2` (the code's ``v_squared``).
+    alpha : array, shape X.shape[:-2]
+        :math:`s_t`, the factor that multiplied :math:`\\mathrm{Orth}(U_t)` at the last step.
+    skipped : int array, shape X.shape[:-2]
+    """
+
+    count: int
+    M: Any
+    v_sq: Any
+    alpha: Any
+    skipped: Any
+
+
+class NAMODState(NamedTuple):
+    """State of :func:`namo_d`.
+
+    Attributes
+    ----------
+    count : int
+    M : array, shape of X
+        Momentum buffer :math:`B_t`.
+    V : array, shape X.shape[:-2] + (n,)
+        Column-wise EMA of :math:`\\|G_t[:, j]\\|_2^2`.
+    alpha : array, shape X.shape[:-2]
+        The mean over columns of :math:`u_{t,j}` (a summary; see ``alpha_cols``).
+    alpha_cols : array, shape X.shape[:-2] + (n,)
+        :math:`u_{t,j}`, the factor that multiplied column :math:`j` of
+        :math:`\\mathrm{Orth}(U_t)` at the last step.
+    skipped : int array, shape X.shape[:-2]
+    """
+
+    count: int
+    M: Any
+    V: Any
+    alpha: Any
+    alpha_cols: Any
+    skipped: Any
+
+
+def _common(eta, beta, beta2, eps, nesterov, orth, scale, clamp, weight_decay, nonfinite):
+    return (
+        make_schedule("eta", eta),
+        check_beta("beta", beta),
+        check_beta("beta2", beta2),
+        check_real("eps", eps, lo=0.0),
+        check_bool("nesterov", nesterov),
+        resolve_orth(orth),
+        check_choice("scale", scale, SCALES),
+        check_bool("clamp", clamp),
+        check_real("weight_decay", weight_decay, lo=0.0),
+        check_choice("nonfinite", nonfinite, ("raise", "skip")),
+    )
+
+
+def _safe_div(xp, num, den):
+    """num / den, with 0 where den == 0 (then num == 0 too: both are norms of the same zero data)."""
+    pos = den > 0
+    return xp.where(pos, num / xp.where(pos, den, xp.ones_like(den)), xp.zeros_like(num))
+
+
+def namo(eta, *, beta=0.95, beta2=0.99, eps=1e-8, nesterov=True, orth="newton-schulz", scale="rms",
+         clamp=True, weight_decay=0.0, nonfinite="raise") -> Optimizer:
+    r"""NAMO: orthogonalized momentum with one Adam-like adaptive step size per matrix.
+
+    .. math::
+
+        B_t &= \beta B_{t-1} + (1-\beta) G_t, \qquad
+        U_t = (1-\beta) G_t + \beta B_t \ \text{(Nesterov)}\ \text{or}\ B_t, \\
+        v_t &= \beta_2 v_{t-1} + (1-\beta_2)\|G_t\|_F^2, \qquad B_0 = 0,\ v_0 = 0, \\
+        a_t &= \eta_t\,\frac{\sqrt{1-\beta_2^t}}{1-\beta^t + 10^{-12}}\,
+               \frac{\|U_t\|_F}{\sqrt{v_t} + \epsilon}, \\
+        s_t &= \min\big(a_t\, s(m, n),\ 1\big), \qquad
+        X_t = \big(1 - \lambda\min(a_t, 1)\big) X_{t-1} - s_t\,\mathrm{Orth}(U_t).
+
+    Source: the official code, minxin-zhg/namo ``src/namo.py``, class ``NAMO``
+    [READ-CODE, ``theory.md`` §2.2, ``optimizers.md`` §b5]; every line above is
+    that code (``buf.lerp_(g, 1 - momentum)``, ``g.lerp(buf, momentum)``,
+    ``v_squared.mul_(mu2).add_(gn * gn, alpha=1 - mu2)``,
+    ``v_squared.sqrt().add_(eps)``, ``adaptive_lr.clamp(max=1.0)``,
+    ``p.mul_(1 - wd * adaptive_lr_clamped)``, the ``1e-12``).  The paper's
+    Algorithm box was not read; its form of :math:`a_t`, the clamps and the
+    shape factor may differ (``theory.md`` §6.2).  Written down: :math:`v_t`
+    uses the raw gradient, :math:`a_t` the momentum :math:`U_t`; :math:`\epsilon`
+    is added *after* the square root (the code, not its docstring); the weight
+    decay uses the unscaled :math:`\min(a_t, 1)`.
+
+    Parameters
+    ----------
+    eta : float or callable
+        :math:`\eta \ge 0` or a schedule (official default 1e-2).
+    beta, beta2 : float, default 0.95, 0.99
+        :math:`\beta` (momentum) and :math:`\beta_2` (EMA of the squared norm),
+        both in :math:`[0, 1)` (official defaults).
+    eps : float, default 1e-8
+        :math:`\epsilon \ge 0` (the code's ``adamnorm_eps``).  With ``eps=0`` a
+        zero denominator gives :math:`a_t = 0`.
+    nesterov : bool, default True
+    orth : default "newton-schulz"
+        Jordan's 5-step quintic as in the code (which runs it in bfloat16 with a
+        1e-7 epsilon; here in the parameter dtype); ``"svd"`` is the code's
+        ``use_exact_svd``.
+    scale : {"rms", "jordan", "none"}, default "rms"
+        :math:`s(m,n)`; "rms" is the code's ``0.2 * sqrt(max(A, B))``
+        (``scale_coeff=0.2``).
+    clamp : bool, default True
+        Apply the code's two :math:`\min(\cdot, 1)` clamps; ``False`` removes both
+        (:math:`s_t = a_t s(m,n)`, decay :math:`1-\lambda a_t`).
+    weight_decay : float, default 0.0
+        :math:`\lambda \ge 0`.  The official default is 0.1; 0 here so that the
+        optimizer solves the given problem unless asked otherwise.
+    nonfinite : {"raise", "skip"}
+
+    Returns
+    -------
+    Optimizer
+        ``state.alpha`` is :math:`s_t`.
+    """
+    (eta_t, beta, beta2, eps, nesterov, orth_fn, scale, clamp, wd, nonfinite) = _common(
+        eta, beta, beta2, eps, nesterov, orth, scale, clamp, weight_decay, nonfinite)
+
+    def init(X):
+        xp = check_param(X)
+        z = batch_zeros(xp, X)
+        return NAMOState(0, xp.zeros_like(X), z, z, skipped_zeros(xp, X))
+
+    def step(X, G, state):
+        xp, G, ok = prepare(X, G, state, nonfinite)
+        t = state.count + 1
+        B = beta * state.M + (1.0 - beta) * G
+        U = (1.0 - beta) * G + beta * B if nesterov else B
+        v_sq = beta2 * state.v_sq + (1.0 - beta2) * sum_sq(xp, G)
+        O = orth_fn(U)
+        base = eta_t(t) * math.sqrt(1.0 - beta2**t) / (1.0 - beta**t + _BC_TINY)
+        a = base * _safe_div(xp, xp.sqrt(sum_sq(xp, U)), xp.sqrt(v_sq) + eps)
+        s = a * shape_scale(scale, X.shape[-2], X.shape[-1])
+        if clamp:
+            s = xp.clip(s, max=1.0)
+        X_new = X - expand(xp, s, X.ndim) * O
+        if wd != 0.0:
+            a_wd = xp.clip(a, max=1.0) if clamp else a
+            X_new = expand(xp, 1.0 - wd * a_wd, X.ndim) * X - expand(xp, s, X.ndim) * O
+        return finish(xp, ok, X, X_new, state, NAMOState(t, B, v_sq, s, state.skipped))
+
+    return Optimizer(init, step)
+
+
+def namo_d(eta, *, c=0.75, beta=0.95, beta2=0.99, eps=1e-8, nesterov=True, orth="newton-schulz",
+           scale="rms", clamp=True, weight_decay=0.0, nonfinite="raise") -> Optimizer:
+    r"""NAMO-D: orthogonalized momentum right-multiplied by a clamped diagonal of column step sizes.
+
+    For :math:`X \in \mathbb{R}^{m\times n}` and columns :math:`j = 1..n` (the
+    input dimension of a PyTorch ``nn.Linear`` weight):
+
+    .. math::
+
+        V_{t,j} &= \beta_2 V_{t-1,j} + (1-\beta_2)\|G_t[:, j]\|_2^2, \qquad
+        B_t, U_t \ \text{as in NAMO}, \\
+        b_t &= \eta_t\,\frac{\sqrt{1-\beta_2^t}}{1-\beta^t + 10^{-12}}, \qquad
+        d_j = \frac{\|U_t[:, j]\|_2}{\sqrt{V_{t,j}} + \epsilon}, \\
+        d_j &\leftarrow \operatorname{clip}\big(d_j,\ c\,\bar d,\ \bar d / c\big),
+             \quad \bar d = \tfrac1n\textstyle\sum_j d_j \quad (0 < c \le 1), \\
+        u_j &= \min\big(d_j\, b_t\, s(m,n),\ 1\big), \qquad
+        X_t[:, j] = \max\big(0,\ 1 - \lambda\min(d_j b_t, 1)\big)X_{t-1}[:, j]
+                    - u_j\,\mathrm{Orth}(U_t)[:, j],
+
+    i.e. :math:`X_t = X_{t-1}\,\mathrm{diag}(\text{decay}) - \mathrm{Orth}(U_t)\,D_t` with
+    :math:`D_t = \mathrm{diag}(u)`.
+
+    Source: minxin-zhg/namo ``src/namo.py``, class ``NAMO_D`` [READ-CODE,
+    ``theory.md`` §2.3].  The clamp toward the mean is applied only when
+    :math:`0 < c \le 1` and :math:`\bar d` is finite and positive, as in the code.
+    The code's ``nanmean`` is a plain mean here: :math:`d_j` is never NaN
+    (:math:`0/0` is taken as 0, the only way to get NaN there).
+
+    Parameters
+    ----------
+    eta : float or callable
+        :math:`\eta \ge 0` or a schedule (official default 1e-2).
+    c : float, default 0.75
+        Clamp :math:`c \in [0, 1]`; :math:`c = 0` disables it (full column
+        adaptivity), :math:`c = 1` gives every column the mean.  The class default
+        is 0.75; the official Hydra config uses 0.01 and the sweeps
+        {0.12, 0.40, 0.75, 0.90} (``theory.md`` §2.3).
+    beta, beta2, eps, nesterov, orth, scale, clamp, weight_decay, nonfinite
+        As in :func:`namo`.  ``clamp=False`` removes the two :math:`\min(\cdot, 1)`
+        clamps (not the :math:`\max(0, \cdot)` on the decay, nor the clamp by
+        :math:`c`).
+
+    Returns
+    -------
+    Optimizer
+        ``state.alpha_cols`` holds :math:`u_j`; ``state.alpha`` their mean.
+    """
+    (eta_t, beta, beta2, eps, nesterov, orth_fn, scale, clamp, wd, nonfinite) = _common(
+        eta, beta, beta2, eps, nesterov, orth, scale, clamp, weight_decay, nonfinite)
+    c = check_real("c", c, lo=0.0, hi=1.0)
+
+    def init(X):
+        xp = check_param(X)
+        return NAMODState(0, xp.zeros_like(X), batch_zeros(xp, X, (X.shape[-1],)), batch_zeros(xp, X),
+                          batch_zeros(xp, X, (X.shape[-1],)), skipped_zeros(xp, X))
+
+    def step(X, G, state):
+        xp, G, ok = prepare(X, G, state, nonfinite)
+        t = state.count + 1
+        V = beta2 * state.V + (1.0 - beta2) * xp.sum(G * G, axis=-2)
+        B = beta * state.M + (1.0 - beta) * G
+        U = (1.0 - beta) * G + beta * B if nesterov else B
+        O = orth_fn(U)
+        base = eta_t(t) * math.sqrt(1.0 - beta2**t) / (1.0 - beta**t + _BC_TINY)
+        d = _safe_div(xp, xp.sqrt(xp.sum(U * U, axis=-2)), xp.sqrt(V) + eps)
+        if 0.0 < c <= 1.0:
+            dbar = xp.mean(d, axis=-1, keepdims=True)
+            valid = xp.isfinite(dbar) & (dbar > 0)
+            lo = xp.where(valid, c * dbar, xp.zeros_like(dbar))
+            hi = xp.where(valid, dbar / c, xp.full_like(dbar, math.inf))
+            d = xp.minimum(xp.maximum(d, lo), hi)
+        u = d * (base * shape_scale(scale, X.shape[-2], X.shape[-1]))
+        if clamp:
+            u = xp.clip(u, max=1.0)
+        X_new = X - O * u[..., None, :]
+        if wd != 0.0:
+            a_wd = d * base
+            if clamp:
+                a_wd = xp.clip(a_wd, max=1.0)
+            decay = xp.clip(1.0 - wd * a_wd, min=0.0)
+            X_new = X * decay[..., None, :] - O * u[..., None, :]
+        new = NAMODState(t, B, V, xp.mean(u, axis=-1), u, state.skipped)
+        return finish(xp, ok, X, X_new, state, new)
+
+    return Optimizer(init, step)

@@ -1,0 +1,404 @@
+r"""Executing runs: one pure function per run, a local process pool or a Dask cluster.
+
+Each run is a pure function of its canonical config (:func:`run_one`): it builds the
+problem and the optimizer from their registered names, runs all seeds as one batch
+(``adago_theory.run(..., seeds=...)``; on a GPU the seeds share one job) and returns a
+tidy table.  :func:`run_sweep` runs many configs, skipping the ones the store already
+holds, and writes each result as it arrives, so a sweep can be killed at any point and
+resumed.
+
+Engines (``toolkits.md`` §6 [CODE benchopt/parallel_backends], our choice):
+
+* ``n_jobs=1`` (default): in this process, one run after the other.
+* ``n_jobs=N`` (``-j N``, ``-1`` = all cores): a joblib ``loky`` process pool
+  (fresh interpreters, never ``fork``: safe once CUDA is initialized), results streamed
+  with ``return_as="generator_unordered"``.
+* ``scheduler="tcp://host:8786"`` (``--scheduler``): the same jobs as futures on a Dask
+  distributed cluster (``distributed.Client``, ``as_completed``); the cluster decides
+  the parallelism.  The driver (this process) writes the store, so workers need no shared
+  file system.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import socket
+import sys
+import time
+import traceback as _tb
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
+
+import numpy as np
+
+from .config import ConfigError, canonical_config, configs_from, flatten_config, run_id
+from .registry import check_params, get_optimizer_factory, get_problem_factory, load_runner
+from .store import lock_store, open_store, record_sweep, write_error, write_result, finished_ids, error_ids
+
+__all__ = [
+    "RunOutcome",
+    "SweepSummary",
+    "run_one",
+    "run_trace",
+    "trace_to_frame",
+    "validate_config",
+    "run_sweep",
+]
+
+#: Keyword arguments ``run_trace`` passes to a problem factory itself (not settable in ``problem_params``).
+_PROBLEM_RESERVED = ("rng",)
+
+
+class RunOutcome(NamedTuple):
+    """What one job sends back to the driver.
+
+    Attributes
+    ----------
+    run_id : str
+    config : dict
+        The canonical config.
+    frame : pandas.DataFrame or None
+        The tidy table (None when the run failed).
+    error : dict or None
+        ``{"type", "message", "traceback"}`` when the run failed.
+    meta : dict
+        ``wall_s``, ``host``, ``pid``, ``finished`` (UTC, ISO 8601).
+    """
+
+    run_id: str
+    config: dict
+    frame: Any
+    error: dict | None
+    meta: dict
+
+
+class SweepSummary(NamedTuple):
+    """Counts of one :func:`run_sweep` call.
+
+    Attributes
+    ----------
+    out : str
+        The store directory.
+    run_ids : list of str
+        All runs of the sweep, in grid order.
+    n_skipped : int
+        Runs already finished in the store (not run again).
+    n_done : int
+        Runs finished by this call.
+    n_failed : int
+        Runs that failed in this call (recorded in ``errors/``).
+    failed : list of (str, str)
+        ``(run_id, one-line message)`` of the failures.
+    """
+
+    out: str
+    run_ids: list
+    n_skipped: int
+    n_done: int
+    n_failed: int
+    failed: list
+
+
+# ---------------------------------------------------------------------------
+# one run
+# ---------------------------------------------------------------------------
+
+
+def validate_config(config: Mapping[str, Any]) -> dict:
+    """Canonicalize ``config`` and check its names and parameters against the registries.
+
+    Checks that the problem and optimizer names are registered and that their factories
+    accept the given parameters (without building anything).  Configs with a custom
+    ``runner`` are only canonicalized (the runner owns their meaning).
+
+    Raises
+    ------
+    ConfigError
+        Unknown name or parameter; the message lists what exists.
+    """
+    cfg = canonical_config(config)
+    if "runner" in cfg:
+        load_runner(cfg["runner"])
+        return cfg
+    pf = get_problem_factory(cfg["problem"])
+    check_params("problem", cfg["problem"], pf, cfg["problem_params"], reserved=_PROBLEM_RESERVED)
+    of = get_optimizer_factory(cfg["optimizer"])
+    check_params("optimizer", cfg["optimizer"], of, cfg["optimizer_params"])
+    return cfg
+
+
+def run_trace(config: Mapping[str, Any]):
+    r"""The toolkit's runner: build the problem and optimizer of ``config`` and run them.
+
+    The problem instance is ``factory(**problem_params, rng=problem_seed)`` moved with
+    ``problem.to(backend=..., dtype=..., device=...)``; the optimizer is
+    ``OPTIMIZERS[optimizer](**optimizer_params)``; then
+    ``adago_theory.run(opt, problem, T, seeds=seeds, stochastic=..., batch_size=..., record=...)``
+    runs all seeds as one batch.
+
+    Returns
+    -------
+    Trace
+        ``adago_theory.run``'s record of host arrays.
+    """
+    from adago_theory.run import run
+
+    cfg = canonical_config(config)
+    factory = get_problem_factory(cfg["problem"])
+    problem = factory(**cfg["problem_params"], rng=cfg["problem_seed"])
+    if cfg["backend"] != "numpy" or cfg["dtype"] != "float64" or cfg["device"] is not None:
+        problem = problem.to(backend=cfg["backend"], dtype=cfg["dtype"], device=cfg["device"])
+    opt = get_optimizer_factory(cfg["optimizer"])(**cfg["optimizer_params"])
+    return run(opt, problem, cfg["T"], seeds=tuple(cfg["seeds"]), stochastic=cfg["stochastic"],
+               batch_size=cfg["batch_size"], record=cfg["record"])
+
+
+def _fields(trace) -> dict:
+    if hasattr(trace, "_asdict"):
+        return dict(trace._asdict())
+    if isinstance(trace, Mapping):
+        return dict(trace)
+    if hasattr(trace, "__dataclass_fields__"):
+        return {k: getattr(trace, k) for k in trace.__dataclass_fields__}
+    raise TypeError(f"a runner must return a NamedTuple, dataclass or mapping of arrays, got {type(trace).__name__}")
+
+
+def trace_to_frame(trace, config: Mapping[str, Any]):
+    """Turn a trace into the tidy table of one run.
+
+    Parameters
+    ----------
+    trace : NamedTuple, dataclass or mapping
+        ``steps`` of shape (K,) and metrics of shape (K, R) with R = the number of seeds
+        (``docs/design/contracts.md``, "run").  Fields of any other shape (final
+        iterates, scalars) are not part of the table.
+    config : mapping
+        The run's config.
+
+    Returns
+    -------
+    pandas.DataFrame
+        K·R rows ordered by seed then step: ``run_id``, config columns
+        (:func:`~adago_theory.sweep.config.flatten_config`), ``seed``, ``step``, metrics.
+
+    Raises
+    ------
+    ValueError
+        If ``steps`` is missing or no field has shape (K, R).
+    """
+    import pandas as pd
+
+    cfg = canonical_config(config)
+    fields = _fields(trace)
+    if "steps" not in fields:
+        raise ValueError("the trace has no 'steps' field (recorded step indices, shape (K,))")
+    steps = np.asarray(fields.pop("steps"))
+    if steps.ndim != 1:
+        raise ValueError(f"trace.steps must have shape (K,), got {steps.shape}")
+    K, R = steps.shape[0], len(cfg["seeds"])
+    reserved = {"run_id", "seed", "step"}
+    cols = {}
+    for name, val in fields.items():
+        if val is None or isinstance(val, (str, bytes)) or name in reserved:
+            continue
+        try:
+            a = np.asarray(val)
+        except Exception:
+            continue
+        if a.dtype.kind not in "fiub":
+            continue
+        if a.shape == (K, R):
+            cols[name] = a.T.reshape(-1)
+        elif R == 1 and a.shape == (K,):
+            cols[name] = a
+    if not cols:
+        raise ValueError(f"the trace has no metric of shape (K, R) = ({K}, {R})")
+    rid = run_id(cfg)
+    n = K * R
+    data = {"run_id": np.full(n, rid, dtype=object)}
+    for k, v in flatten_config(cfg).items():
+        data[k] = [v] * n
+    data["seed"] = np.repeat(np.asarray(cfg["seeds"], dtype=np.int64), K)
+    data["step"] = np.tile(steps.astype(np.int64), R)
+    for k, v in cols.items():
+        data[k] = v
+    return pd.DataFrame(data)
+
+
+def run_one(config: Mapping[str, Any]):
+    """Run one configuration: a pure function of the config, returning its tidy table.
+
+    Parameters
+    ----------
+    config : mapping
+        A run configuration (see :mod:`adago_theory.sweep.config`).  With a ``runner``
+        key, that ``"module:function"`` computes the trace instead of :func:`run_trace`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        See :func:`trace_to_frame`.
+
+    Examples
+    --------
+    >>> df = run_one({"problem": "least_squares", "optimizer": "adago",
+    ...               "optimizer_params": {"eta": 0.1}, "T": 50, "seeds": [0, 1]})  # doctest: +SKIP
+    """
+    cfg = canonical_config(config)
+    runner = load_runner(cfg["runner"]) if "runner" in cfg else run_trace
+    return trace_to_frame(runner(cfg), cfg)
+
+
+def _job(config) -> RunOutcome:
+    """Run one config and catch its failure: what the pool or the cluster executes."""
+    t0 = time.perf_counter()
+    rid = run_id(config)
+    frame, error = None, None
+    try:
+        frame = run_one(config)
+    except Exception as exc:  # a failed run is a record, never a result
+        error = {"type": type(exc).__name__, "message": str(exc).strip().splitlines()[0] if str(exc).strip() else "",
+                 "traceback": _tb.format_exc()}
+    meta = {"wall_s": time.perf_counter() - t0, "host": socket.gethostname(), "pid": os.getpid(),
+            "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    return RunOutcome(rid, dict(config), frame, error, meta)
+
+
+# ---------------------------------------------------------------------------
+# engines
+# ---------------------------------------------------------------------------
+
+
+def _local(configs, n_jobs) -> Iterator[RunOutcome]:
+    if n_jobs == 1 or len(configs) <= 1:
+        for c in configs:
+            yield _job(c)
+        return
+    from joblib import Parallel, delayed
+
+    par = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered", batch_size=1,
+                   pre_dispatch="2*n_jobs")
+    yield from par(delayed(_job)(c) for c in configs)
+
+
+def _dask(configs, address) -> Iterator[RunOutcome]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ConfigError("--scheduler needs Dask: pip install 'adago-theory[dask]'") from None
+    try:
+        client = Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise ConnectionError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    try:
+        futures = {}
+        for c in configs:
+            fut = client.submit(_job, c, pure=False, key=f"adago-run-{run_id(c)}-{os.getpid()}-{time.time_ns()}")
+            futures[fut] = c
+        for fut in as_completed(list(futures)):
+            c = futures.pop(fut)
+            try:
+                out = fut.result()
+            except Exception as exc:  # the worker died or the task could not run there
+                out = RunOutcome(run_id(c), dict(c), None,
+                                 {"type": type(exc).__name__, "message": f"Dask task failed: {exc}".splitlines()[0],
+                                  "traceback": _tb.format_exc()},
+                                 {"host": None, "wall_s": None})
+            fut.release()
+            yield out
+    finally:
+        client.close()
+
+
+def _progress_bar(total, progress, desc):
+    from tqdm.auto import tqdm
+
+    disable = (not sys.stderr.isatty()) if progress is None else (not progress)
+    return tqdm(total=total, desc=desc, unit="run", disable=disable, file=sys.stderr, dynamic_ncols=True)
+
+
+def run_sweep(configs: Iterable[Mapping[str, Any]], out, *, n_jobs: int = 1, scheduler: str | None = None,
+              retry_failed: bool = True, progress: bool | None = None, command: list | None = None,
+              validate: bool = True, devices: dict | None = None, on_result: Callable | None = None) -> SweepSummary:
+    """Run every configuration not yet finished in the store ``out``.
+
+    Parameters
+    ----------
+    configs : iterable of mapping
+        Run configurations (duplicates are run once).
+    out : path-like
+        The store directory (created when missing).
+    n_jobs : int
+        Local processes: 1 runs in this process; N > 1 a loky pool of N; -1 all cores.
+    scheduler : str, optional
+        Address of a Dask distributed scheduler (``tcp://host:port``); overrides the local pool.
+    retry_failed : bool
+        Run again the runs that failed before (default).  False skips them.
+    progress : bool or None
+        A tqdm bar on stderr; None shows it only when stderr is a terminal.
+    command : list of str, optional
+        The command line, recorded in the manifest.
+    validate : bool
+        Check names and parameters against the registries before starting (default).
+    devices : dict, optional
+        Backend → device description for the manifest.
+    on_result : callable, optional
+        Called with each :class:`RunOutcome` after it is stored.
+
+    Returns
+    -------
+    SweepSummary
+
+    Raises
+    ------
+    ConfigError
+        A config is invalid (nothing is run).
+    adago_theory.sweep.store.StoreError
+        Another live sweep holds the store.
+    """
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"n_jobs must be a positive integer or -1 (all cores), got {n_jobs!r}")
+    cfgs = configs_from(configs)
+    if validate:
+        cfgs = [validate_config(c) for c in cfgs]
+    ids = [run_id(c) for c in cfgs]
+    with lock_store(_mkdir(out)) as path:
+        open_store(path, backends=sorted({c["backend"] for c in cfgs}), devices=devices)
+        done = finished_ids(path)
+        skip = done if retry_failed else done | error_ids(path)
+        pending = [c for c, i in zip(cfgs, ids) if i not in skip]
+        entry = {"started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                 "command": command, "n_runs": len(cfgs), "n_skipped": len(cfgs) - len(pending),
+                 "engine": f"dask {scheduler}" if scheduler else f"local n_jobs={n_jobs}"}
+        index = record_sweep(path, entry)
+        n_done, failed = 0, []
+        outcomes = _dask(pending, scheduler) if scheduler else _local(pending, n_jobs)
+        with _progress_bar(len(pending), progress, "sweep") as bar:
+            for res in outcomes:
+                if res.error is None:
+                    write_result(path, res.run_id, res.frame, res.config, res.meta)
+                    n_done += 1
+                else:
+                    write_error(path, res.run_id, res.config, {**res.error, "meta": res.meta})
+                    failed.append((res.run_id, f"{res.error['type']}: {res.error['message']}"))
+                bar.update(1)
+                if failed:
+                    bar.set_postfix(failed=len(failed), refresh=False)
+                if on_result is not None:
+                    on_result(res)
+        entry.update(finished=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                     n_done=n_done, n_failed=len(failed))
+        record_sweep(path, entry, index=index)
+    return SweepSummary(str(out), ids, len(cfgs) - len(pending), n_done, len(failed), failed)
+
+
+def _mkdir(out):
+    from pathlib import Path
+
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        from .store import StoreError
+
+        raise StoreError(f"--out {p} exists and is not a directory")
+    p.mkdir(parents=True, exist_ok=True)
+    return p
