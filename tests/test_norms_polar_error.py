@@ -55,3 +55,19 @@ def test_polar_error_rank_deficient_uses_range_only():
 def test_polar_error_shape_mismatch():
     with pytest.raises(ValueError, match="same shape"):
         polar_error(np.ones((3, 2)), np.ones((2, 3)))
+
+
+def test_gpu_branches_of_norms_and_polar_on_numpy(monkeypatch):
+    """The GPU code paths (Gram eigensolver, QDWH-based nuclear norm and polar) run on NumPy here."""
+    import adago_theory.norms as norms
+    import adago_theory.orthogonalize as orth
+
+    monkeypatch.setattr(norms, "on_gpu", lambda x: True)
+    monkeypatch.setattr(orth, "on_gpu", lambda x: True)
+    rng = np.random.default_rng(5)
+    M = rng.standard_normal((6, 11, 7))
+    s = np.array([scipy.linalg.svdvals(Mi) for Mi in M])
+    assert np.allclose(norms.spectral_norm(M), s[:, 0], rtol=1e-12)
+    assert np.allclose(norms.nuclear_norm(M), s.sum(-1), rtol=1e-12)
+    P = np.stack([scipy.linalg.polar(Mi)[0] for Mi in M])
+    assert np.abs(orth.orthogonalize(M, "polar") - P).max() < 1e-13
