@@ -60,7 +60,9 @@ def test_polar_error_shape_mismatch():
 def test_gpu_branches_of_norms_and_polar_on_numpy(monkeypatch):
     """The GPU code paths (Gram eigensolver, QDWH-based nuclear norm and polar) run on NumPy here."""
     import adago_theory.norms as norms
-    import adago_theory.orthogonalize as orth
+    import importlib
+
+    orth = importlib.import_module("adago_theory.orthogonalize")
 
     monkeypatch.setattr(norms, "on_gpu", lambda x: True)
     monkeypatch.setattr(orth, "on_gpu", lambda x: True)
