@@ -7,6 +7,12 @@ from .backend import default_rng, from_numpy, namespace, to_numpy
 from .norms import frobenius_norm, nuclear_norm, spectral_norm
 from .orthogonalize import METHODS, NS_PRESETS, NSPreset, ns_schedule, orthogonalize
 from .polar_error import PolarError, polar_error
+from .optim import (
+    AdaGOState, AdaGradNormState, AdamWState, MuonState, NAMODState, NAMOState, NonFiniteGradientError,
+    Optimizer, PolarGradState, SGDState, adagrad_norm, adago, adamw, init_all, muon, namo, namo_d,
+    polargrad, sgd, step_all,
+)
+from .run import Trace, log_grid, record_steps, run
 
 __version__ = "0.1.0"
 
@@ -25,4 +31,28 @@ __all__ = [
     "nuclear_norm",
     "spectral_norm",
     "frobenius_norm",
+    "Optimizer",
+    "NonFiniteGradientError",
+    "init_all",
+    "step_all",
+    "muon",
+    "MuonState",
+    "adago",
+    "AdaGOState",
+    "namo",
+    "NAMOState",
+    "namo_d",
+    "NAMODState",
+    "polargrad",
+    "PolarGradState",
+    "sgd",
+    "SGDState",
+    "adamw",
+    "AdamWState",
+    "adagrad_norm",
+    "AdaGradNormState",
+    "run",
+    "Trace",
+    "record_steps",
+    "log_grid",
 ]

@@ -193,8 +193,12 @@ def _check_point(X, shapes, R, xp, dtype, what):
         if tuple(A.shape) != (R, m, n):
             raise ValueError(f"{lab} must have shape (R, m, n) = {(R, m, n)}, got {tuple(A.shape)}")
         if dtype is not None and A.dtype != dtype:
-            raise TypeError(f"{lab} has dtype {A.dtype} but the problem's dtype is {dtype}")
+            raise TypeError(f"{lab} has dtype {_dtype_name(A.dtype)} but the problem's dtype is {_dtype_name(dtype)}")
     return Xs
+
+
+def _dtype_name(d):
+    return getattr(d, "name", None) or getattr(d, "__name__", None) or str(d)
 
 
 def _host(a):
@@ -202,12 +206,22 @@ def _host(a):
 
 
 def _grad_norms(xp, Gs):
-    fro2 = sum(xp.sum(G * G, axis=(-2, -1)) for G in Gs)
-    nuc = [nuclear_norm(G) for G in Gs]
-    op = [spectral_norm(G) for G in Gs]
-    if len(Gs) == 1:
-        return _host(xp.sqrt(fro2)), _host(nuc[0]), _host(op[0])
-    return (_host(xp.sqrt(fro2)), _host(xp.sqrt(sum(a * a for a in nuc))), _host(xp.sqrt(sum(a * a for a in op))))
+    """Host float64 (R,) arrays of the Frobenius, nuclear and spectral norms of the gradient(s).
+
+    A run whose gradient is not finite gets NaN (the SVD-based norms are computed on a
+    zeroed copy of its matrices, then masked), so that recording never crashes on the
+    gradient a ``nonfinite="skip"`` optimizer skipped.
+    """
+    ok = None
+    for G in Gs:
+        okG = xp.all(xp.isfinite(G), axis=(-2, -1))
+        ok = okG if ok is None else ok & okG
+    Gz = [xp.where(ok[..., None, None], G, xp.zeros_like(G)) for G in Gs]
+    fro2 = sum(xp.sum(G * G, axis=(-2, -1)) for G in Gz)
+    nuc2 = sum(nuclear_norm(G) ** 2 for G in Gz)
+    op2 = sum(spectral_norm(G) ** 2 for G in Gz)
+    nan = xp.full_like(fro2, float("nan"))
+    return tuple(_host(xp.where(ok, xp.sqrt(v), nan)) for v in (fro2, nuc2, op2))
 
 
 def run(optimizer, problem, T, *, seeds=(0,), stochastic=False, batch_size=None, record="auto",

@@ -295,7 +295,7 @@ def prepare(X, G, state, nonfinite):
         raise ValueError(f"G must have the shape of X, {tuple(X.shape)}, got {tuple(G.shape)}")
     if G.dtype != X.dtype:
         raise TypeError(f"G must have the dtype of X ({X.dtype}), got {G.dtype}")
-    if getattr(state, "count", None) is None:
+    if "count" not in getattr(state, "_fields", ()):
         raise TypeError(f"state must be the state returned by init, got {type(state).__name__}")
     ok = xp.all(xp.isfinite(G), axis=(-2, -1))
     if nonfinite == "raise":
