@@ -127,14 +127,15 @@ def validate_config(config: Mapping[str, Any]) -> dict:
     return cfg
 
 
-def run_trace(config: Mapping[str, Any]):
+def run_trace(config: Mapping[str, Any], *, progress: bool | None = None):
     r"""The toolkit's runner: build the problem and optimizer of ``config`` and run them.
 
     The problem instance is ``factory(**problem_params, rng=problem_seed)`` moved with
     ``problem.to(backend=..., dtype=..., device=...)``; the optimizer is
     ``OPTIMIZERS[optimizer](**optimizer_params)``; then
     ``adago_theory.run(opt, problem, T, seeds=seeds, stochastic=..., batch_size=..., record=...)``
-    runs all seeds as one batch.
+    runs all seeds as one batch.  ``progress`` is passed to ``run`` (a bar for long runs on a
+    terminal when None).
 
     Returns
     -------
@@ -150,7 +151,7 @@ def run_trace(config: Mapping[str, Any]):
         problem = problem.to(backend=cfg["backend"], dtype=cfg["dtype"], device=cfg["device"])
     opt = get_optimizer_factory(cfg["optimizer"])(**cfg["optimizer_params"])
     return run(opt, problem, cfg["T"], seeds=tuple(cfg["seeds"]), stochastic=cfg["stochastic"],
-               batch_size=cfg["batch_size"], record=cfg["record"])
+               batch_size=cfg["batch_size"], record=cfg["record"], progress=progress)
 
 
 def _fields(trace) -> dict:
@@ -225,7 +226,7 @@ def trace_to_frame(trace, config: Mapping[str, Any]):
     return pd.DataFrame(data)
 
 
-def run_one(config: Mapping[str, Any]):
+def run_one(config: Mapping[str, Any], *, progress: bool | None = None):
     """Run one configuration: a pure function of the config, returning its tidy table.
 
     Parameters
@@ -233,6 +234,8 @@ def run_one(config: Mapping[str, Any]):
     config : mapping
         A run configuration (see :mod:`adago_theory.sweep.config`).  With a ``runner``
         key, that ``"module:function"`` computes the trace instead of :func:`run_trace`.
+    progress : bool or None
+        Progress bar of a long run (:func:`run_trace` only; None: on a terminal).
 
     Returns
     -------
@@ -245,17 +248,20 @@ def run_one(config: Mapping[str, Any]):
     ...               "optimizer_params": {"eta": 0.1}, "T": 50, "seeds": [0, 1]})  # doctest: +SKIP
     """
     cfg = canonical_config(config)
-    runner = load_runner(cfg["runner"]) if "runner" in cfg else run_trace
-    return trace_to_frame(runner(cfg), cfg)
+    if "runner" in cfg:
+        trace = load_runner(cfg["runner"])(cfg)
+    else:
+        trace = run_trace(cfg, progress=progress)
+    return trace_to_frame(trace, cfg)
 
 
-def _job(config) -> RunOutcome:
+def _job(config, progress=False) -> RunOutcome:
     """Run one config and catch its failure: what the pool or the cluster executes."""
     t0 = time.perf_counter()
     rid = run_id(config)
     frame, error = None, None
     try:
-        frame = run_one(config)
+        frame = run_one(config, progress=progress)
     except Exception as exc:  # a failed run is a record, never a result
         error = {"type": type(exc).__name__, "message": str(exc).strip().splitlines()[0] if str(exc).strip() else "",
                  "traceback": _tb.format_exc()}
@@ -269,10 +275,10 @@ def _job(config) -> RunOutcome:
 # ---------------------------------------------------------------------------
 
 
-def _local(configs, n_jobs) -> Iterator[RunOutcome]:
+def _local(configs, n_jobs, progress) -> Iterator[RunOutcome]:
     if n_jobs == 1 or len(configs) <= 1:
         for c in configs:
-            yield _job(c)
+            yield _job(c, None if progress is None or progress else False)
         return
     from joblib import Parallel, delayed
 
@@ -281,33 +287,36 @@ def _local(configs, n_jobs) -> Iterator[RunOutcome]:
     yield from par(delayed(_job)(c) for c in configs)
 
 
-def _dask(configs, address) -> Iterator[RunOutcome]:
+def _connect(address, connect_timeout=10.0):
+    """A ``distributed.Client`` of the scheduler at ``address`` (not made the default client)."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError:
         raise ConfigError("--scheduler needs Dask: pip install 'adago-theory[dask]'") from None
     try:
-        client = Client(address, timeout="10s", set_as_default=False)
+        return Client(address, timeout=f"{float(connect_timeout)}s", set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise ConnectionError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
-    try:
-        futures = {}
-        for c in configs:
-            fut = client.submit(_job, c, pure=False, key=f"adago-run-{run_id(c)}-{os.getpid()}-{time.time_ns()}")
-            futures[fut] = c
-        for fut in as_completed(list(futures)):
-            c = futures.pop(fut)
-            try:
-                out = fut.result()
-            except Exception as exc:  # the worker died or the task could not run there
-                out = RunOutcome(run_id(c), dict(c), None,
-                                 {"type": type(exc).__name__, "message": f"Dask task failed: {exc}".splitlines()[0],
-                                  "traceback": _tb.format_exc()},
-                                 {"host": None, "wall_s": None})
-            fut.release()
-            yield out
-    finally:
-        client.close()
+
+
+def _dask(configs, client) -> Iterator[RunOutcome]:
+    from distributed import as_completed
+
+    futures = {}
+    for c in configs:
+        fut = client.submit(_job, c, pure=False, key=f"adago-run-{run_id(c)}-{os.getpid()}-{time.time_ns()}")
+        futures[fut] = c
+    for fut in as_completed(list(futures), loop=client.loop):
+        c = futures.pop(fut)
+        try:
+            out = fut.result()
+        except Exception as exc:  # the worker died or the task could not run there
+            out = RunOutcome(run_id(c), dict(c), None,
+                             {"type": type(exc).__name__, "message": f"Dask task failed: {exc}".splitlines()[0],
+                              "traceback": _tb.format_exc()},
+                             {"host": None, "wall_s": None})
+        fut.release()
+        yield out
 
 
 def _progress_bar(total, progress, desc):
@@ -319,7 +328,8 @@ def _progress_bar(total, progress, desc):
 
 def run_sweep(configs: Iterable[Mapping[str, Any]], out, *, n_jobs: int = 1, scheduler: str | None = None,
               retry_failed: bool = True, progress: bool | None = None, command: list | None = None,
-              validate: bool = True, devices: dict | None = None, on_result: Callable | None = None) -> SweepSummary:
+              validate: bool = True, devices: dict | None = None, on_result: Callable | None = None,
+              connect_timeout: float = 10.0) -> SweepSummary:
     """Run every configuration not yet finished in the store ``out``.
 
     Parameters
@@ -341,9 +351,12 @@ def run_sweep(configs: Iterable[Mapping[str, Any]], out, *, n_jobs: int = 1, sch
     validate : bool
         Check names and parameters against the registries before starting (default).
     devices : dict, optional
-        Backend → device description for the manifest.
+        Backend → device description for the manifest (default: probed on this host for local
+        runs; for a Dask cluster none, and ``load_runs`` gives the host of each run).
     on_result : callable, optional
         Called with each :class:`RunOutcome` after it is stored.
+    connect_timeout : float
+        Seconds to wait for the Dask scheduler.
 
     Returns
     -------
@@ -362,8 +375,21 @@ def run_sweep(configs: Iterable[Mapping[str, Any]], out, *, n_jobs: int = 1, sch
     if validate:
         cfgs = [validate_config(c) for c in cfgs]
     ids = [run_id(c) for c in cfgs]
+    client = _connect(scheduler, connect_timeout) if scheduler else None
+    try:
+        return _sweep(cfgs, ids, out, n_jobs=n_jobs, client=client, scheduler=scheduler, retry_failed=retry_failed,
+                      progress=progress, command=command, devices=devices, on_result=on_result)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _sweep(cfgs, ids, out, *, n_jobs, client, scheduler, retry_failed, progress, command, devices, on_result):
     with lock_store(_mkdir(out)) as path:
-        open_store(path, backends=sorted({c["backend"] for c in cfgs}), devices=devices)
+        used = sorted({c["backend"] for c in cfgs})
+        if devices is None and not scheduler:
+            devices = _devices(used)
+        open_store(path, backends=used, devices=devices)
         done = finished_ids(path)
         skip = done if retry_failed else done | error_ids(path)
         pending = [c for c, i in zip(cfgs, ids) if i not in skip]
@@ -372,7 +398,7 @@ def run_sweep(configs: Iterable[Mapping[str, Any]], out, *, n_jobs: int = 1, sch
                  "engine": f"dask {scheduler}" if scheduler else f"local n_jobs={n_jobs}"}
         index = record_sweep(path, entry)
         n_done, failed = 0, []
-        outcomes = _dask(pending, scheduler) if scheduler else _local(pending, n_jobs)
+        outcomes = _dask(pending, client) if client is not None else _local(pending, n_jobs, progress)
         with _progress_bar(len(pending), progress, "sweep") as bar:
             for res in outcomes:
                 if res.error is None:
@@ -390,6 +416,16 @@ def run_sweep(configs: Iterable[Mapping[str, Any]], out, *, n_jobs: int = 1, sch
                      n_done=n_done, n_failed=len(failed))
         record_sweep(path, entry, index=index)
     return SweepSummary(str(out), ids, len(cfgs) - len(pending), n_done, len(failed), failed)
+
+
+def _devices(names) -> dict:
+    """Backend → the devices this host offers it (what the manifest records for local runs)."""
+    from ..info import backends
+
+    out = {}
+    for name, b in backends(names).items():
+        out[name] = ", ".join(b.get("devices", [])) if b.get("available") else f"unavailable: {b.get('reason')}"
+    return out
 
 
 def _mkdir(out):

@@ -10,7 +10,8 @@ r"""Figures and rate fits from a results store.
   Theil–Sen interval (``scipy.stats.theilslopes``, 95 %), the recipe of ``toolkits.md``
   §8 steps 3–4 [DOC scipy].  Horizon rules (``scaling``) keep runs of one rule together.
 
-Matplotlib is imported inside the functions, with the ``Agg`` backend when none is set.
+Matplotlib is imported inside the functions; figures are built without pyplot (no GUI, no global
+state), in the project style of :mod:`adago_theory.plotting` when that module is present.
 """
 
 from __future__ import annotations
@@ -70,7 +71,12 @@ def run_groups(df, *, across_T: bool = False):
         (the config columns that vary among the runs) and optionally ``group``.
     """
     cfg = config_columns(df)
-    runs = df.drop_duplicates("run_id")[["run_id"] + cfg].reset_index(drop=True)
+    runs = df.drop_duplicates("run_id")[["run_id"] + cfg]
+    try:
+        runs = runs.sort_values(cfg, kind="stable", na_position="first")
+    except TypeError:  # columns mixing None and numbers: keep the run_id order
+        pass
+    runs = runs.reset_index(drop=True)
     varying = [c for c in cfg if runs[c].astype(str).nunique() > 1 and not (across_T and c == "T")]
     keys, labels = [], []
     for _, row in runs.iterrows():
@@ -163,14 +169,44 @@ def _per_seed(df, metric, statistic):
     return y.rename("y").reset_index()
 
 
-def _pyplot():
-    import matplotlib
+def _style():
+    """The project's matplotlib style (``adago_theory.plotting``) when present, else matplotlib's."""
+    import contextlib
 
-    if "matplotlib.pyplot" not in __import__("sys").modules and not os.environ.get("MPLBACKEND"):
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    try:
+        from adago_theory.plotting import style_context
+    except ImportError:
+        return contextlib.nullcontext()
+    return style_context()
 
-    return plt
+
+def _figure(n_panels: int):
+    """A Figure with one panel per problem, built without pyplot (no GUI, no global state)."""
+    ncols = min(n_panels, 3)
+    nrows = -(-n_panels // ncols)
+    try:
+        from adago_theory.plotting import new_figure
+    except ImportError:
+        new_figure = None
+    if new_figure is not None:
+        fig, axes = new_figure(nrows, ncols, width=min(4.6 * ncols, 13.8), height=3.6 * nrows)
+    else:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(min(4.6 * ncols, 13.8), 3.6 * nrows), layout="constrained")
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+    axes = list(np.asarray(axes).ravel())
+    for ax in axes[n_panels:]:
+        ax.set_visible(False)
+    return fig, axes[:n_panels]
+
+
+def _panels(df, ax):
+    problems = list(dict.fromkeys(df["problem"])) if "problem" in df.columns else [None]
+    if ax is not None:
+        return ax.figure, [(None, ax)]
+    fig, axes = _figure(len(problems))
+    return fig, list(zip(problems, axes))
 
 
 def plot_curves(df, metric: str, *, ax=None, logy: bool | None = None, max_lines: int = 40):
@@ -183,10 +219,11 @@ def plot_curves(df, metric: str, *, ax=None, logy: bool | None = None, max_lines
     metric : str
         The metric column.
     ax : matplotlib Axes, optional
+        Draw every run there; default: a new figure with one panel per problem.
     logy : bool, optional
         Log scale on y; default: when all values are positive.
     max_lines : int
-        At most this many runs are drawn (the first ones in run_id order).
+        At most this many runs per panel are drawn (in config order).
 
     Returns
     -------
@@ -194,28 +231,31 @@ def plot_curves(df, metric: str, *, ax=None, logy: bool | None = None, max_lines
     """
     if metric not in df.columns:
         raise ValueError(f"metric must be one of {', '.join(metric_columns(df))}, got {metric!r}")
-    plt = _pyplot()
-    fig = ax.figure if ax is not None else plt.subplots(figsize=(6.4, 4.2))[0]
-    ax = ax if ax is not None else fig.axes[0]
-    runs = run_groups(df).head(max_lines)
-    for _, r in runs.iterrows():
-        sub = df[df.run_id == r.run_id]
-        q = sub.groupby("step")[metric].quantile([0.25, 0.5, 0.75]).unstack()
-        line, = ax.plot(q.index, q[0.5], label=r.label, lw=1.4)
-        if sub.seed.nunique() > 1:
-            ax.fill_between(q.index, q[0.25], q[0.75], color=line.get_color(), alpha=0.2, lw=0)
-    vals = df[metric].to_numpy(dtype=float)
-    if logy is None:
-        logy = bool(np.all(vals[np.isfinite(vals)] > 0))
-    if logy:
-        ax.set_yscale("log")
-    if df.step.max() > 10 * max(df.step[df.step > 0].min(), 1):
-        ax.set_xscale("log")
-    n_seeds = int(df.groupby("run_id").seed.nunique().max())
-    ax.set_xlabel("step t")
-    ax.set_ylabel(metric)
-    ax.set_title(f"{metric}: median over {n_seeds} seed(s), band = 25–75 %", fontsize=9)
-    ax.legend(fontsize=7, frameon=False)
+    with _style():
+        fig, panels = _panels(df, ax)
+        runs = run_groups(df)
+        vals = df[metric].to_numpy(dtype=float)
+        if logy is None:
+            logy = bool(np.all(vals[np.isfinite(vals)] > 0))
+        n_seeds = int(df.groupby("run_id").seed.nunique().max())
+        for problem, a in panels:
+            sel = runs if problem is None else runs[runs.problem == problem]
+            for _, r in sel.head(max_lines).iterrows():
+                sub = df[df.run_id == r.run_id]
+                q = sub.groupby("step")[metric].quantile([0.25, 0.5, 0.75]).unstack()
+                line, = a.plot(q.index, q[0.5], label=r.label, lw=1.3)
+                if sub.seed.nunique() > 1:
+                    a.fill_between(q.index, q[0.25], q[0.75], color=line.get_color(), alpha=0.2, lw=0)
+            if logy:
+                a.set_yscale("log")
+            steps = df.step[df.step > 0]
+            if len(steps) and steps.max() > 10 * steps.min():
+                a.set_xscale("log")
+            a.set_xlabel("step t")
+            a.set_ylabel(metric)
+            a.set_title(f"{problem + ': ' if problem else ''}median over {n_seeds} seed(s), band 25-75 %",
+                        fontsize=8)
+            a.legend(fontsize=6, frameon=False)
     return fig
 
 
@@ -223,69 +263,70 @@ def plot_rates(df, metric: str, *, statistic: str = "final", ax=None, fits=None)
     r"""Log–log plot of :math:`y_T` against the horizon with the fitted power law per group.
 
     Markers: mean over seeds; band: 25–75 % quantiles over seeds; dashed line: the OLS
-    fit of :func:`fit_rates`, its slope and the Theil–Sen interval in the legend.
+    fit of :func:`fit_rates`, its slope and the Theil–Sen interval in the legend.  One
+    panel per problem unless ``ax`` is given.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
     fits = fit_rates(df, metric, statistic=statistic) if fits is None else fits
-    fig = ax.figure if ax is not None else plt.subplots(figsize=(6.4, 4.2))[0]
-    ax = ax if ax is not None else fig.axes[0]
     per = _per_seed(df, metric, statistic)
     runs = run_groups(df, across_T=True)
-    per = per.merge(runs[["run_id", "group", "label", "T"]], on="run_id")
+    per = per.merge(runs[["run_id", "group", "label", "T", "problem"]], on="run_id")
     by_group = {r.group: r for r in fits.itertuples()}
-    for g, sub in per.groupby("group", sort=True):
-        label = sub["label"].iloc[0]
-        agg = sub.groupby("T")["y"]
-        mean, lo, hi = agg.mean(), agg.quantile(0.25), agg.quantile(0.75)
-        if len(mean) < 2:
-            continue
-        f = by_group.get(g)
-        txt = label
-        if f is not None and np.isfinite(f.slope):
-            txt += f"  slope {f.slope:+.3f} [{f.theil_low:+.3f}, {f.theil_high:+.3f}]"
-        line, = ax.plot(mean.index, mean.values, "o", ms=4, label=txt)
-        ax.fill_between(mean.index, lo.values, hi.values, color=line.get_color(), alpha=0.15, lw=0)
-        if f is not None and np.isfinite(f.slope):
-            T = np.asarray(mean.index, dtype=float)
-            ax.plot(T, np.exp(f.intercept) * T ** f.slope, "--", color=line.get_color(), lw=1)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("horizon T")
-    ax.set_ylabel(f"{statistic} {metric} (mean over seeds)")
-    ax.legend(fontsize=7, frameon=False)
+    with _style():
+        fig, panels = _panels(df, ax)
+        for problem, a in panels:
+            sel = per if problem is None else per[per.problem == problem]
+            for g, sub in sel.groupby("group", sort=True):
+                label = sub["label"].iloc[0]
+                agg = sub.groupby("T")["y"]
+                mean, lo, hi = agg.mean(), agg.quantile(0.25), agg.quantile(0.75)
+                if len(mean) < 2:
+                    continue
+                f = by_group.get(g)
+                txt = label
+                if f is not None and np.isfinite(f.slope):
+                    txt += f"  slope {f.slope:+.3f} [{f.theil_low:+.3f}, {f.theil_high:+.3f}]"
+                line, = a.plot(mean.index, mean.values, "o", ms=4, label=txt)
+                a.fill_between(mean.index, lo.values, hi.values, color=line.get_color(), alpha=0.15, lw=0)
+                if f is not None and np.isfinite(f.slope):
+                    T = np.asarray(mean.index, dtype=float)
+                    a.plot(T, np.exp(f.intercept) * T ** f.slope, "--", color=line.get_color(), lw=1)
+            a.set_xscale("log")
+            a.set_yscale("log")
+            a.set_xlabel("horizon T")
+            a.set_ylabel(f"{statistic} {metric} (mean over seeds)")
+            if problem:
+                a.set_title(str(problem), fontsize=8)
+            a.legend(fontsize=6, frameon=False)
     return fig
 
 
 def save_figure(fig, stem, formats=("png", "pdf")) -> list[Path]:
     """Save ``fig`` as ``stem.png`` and ``stem.pdf``, each atomically; returns the paths.
 
-    Uses ``adago_theory.plotting.save_figure`` (the project's style and writer) when that
-    module exists, else writes here with metadata that does not change between runs.
+    Uses ``adago_theory.plotting.save_figure`` (the project's writer: atomic, stable
+    metadata) when that module exists, else an equivalent writer here.
     """
     stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
     try:
-        from adago_theory import plotting as _plotting
+        from adago_theory.plotting import save_figure as _save
     except ImportError:
-        _plotting = None
-    if _plotting is not None and hasattr(_plotting, "save_figure") and tuple(formats) == ("png", "pdf"):
-        res = _plotting.save_figure(fig, stem)
-        if res:
-            return [Path(p) for p in res]
-        return [stem.with_suffix(f".{f}") for f in formats]
-    paths = []
+        _save = None
+    if _save is not None:
+        return [Path(p) for p in _save(fig, stem, formats=tuple(formats))]
+    stem.parent.mkdir(parents=True, exist_ok=True)
     meta = {"png": {"Software": None}, "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
             "svg": {"Date": None}}
+    paths = []
     for f in formats:
         final = stem.parent / f"{stem.name}.{f}"
         fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
-        os.close(fd)
         try:
-            fig.savefig(tmp, format=f, metadata=meta.get(f), dpi=150, bbox_inches="tight")
+            with os.fdopen(fd, "wb") as fh:
+                fig.savefig(fh, format=f, metadata=meta.get(f), dpi=150)
             os.replace(tmp, final)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -335,17 +376,12 @@ def plot_store(path, *, metric: str | None = None, kinds=("curves", "rates"), ou
             raise ValueError(f"kind must be 'curves' or 'rates', got {k!r}")
     out = Path(out) if out is not None else Path(path) / "figures"
     files, fits = [], None
-    plt = _pyplot()
     if "curves" in kinds:
-        fig = plot_curves(df, metric)
-        files += save_figure(fig, out / f"curves_{metric}")
-        plt.close(fig)
+        files += save_figure(plot_curves(df, metric), out / f"curves_{metric}")
     if "rates" in kinds:
         fits = fit_rates(df, metric, statistic=statistic)
         if len(fits):
-            fig = plot_rates(df, metric, statistic=statistic, fits=fits)
-            files += save_figure(fig, out / f"rates_{metric}")
-            plt.close(fig)
+            files += save_figure(plot_rates(df, metric, statistic=statistic, fits=fits), out / f"rates_{metric}")
         csv = out / f"rates_{metric}.csv"
         out.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{csv.name}.", suffix=".tmp")
