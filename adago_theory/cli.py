@@ -415,13 +415,16 @@ def _cmd_demo(args):
 def _cmd_verify(argv):
     from .sweep.registry import get_command
 
-    fn = get_command("verify")
+    try:
+        fn = get_command("verify")
+        problem = "no 'verify' command is installed (entry point group adago_theory.commands)"
+    except ImportError as exc:  # registered, but its module is missing or broken
+        fn, problem = None, f"the 'verify' command cannot be loaded: {exc}"
     if fn is None:
         if any(a in ("-h", "--help") for a in argv):
-            print(VERIFY_HELP)
+            print(VERIFY_HELP + f"\n(not available here: {problem})")
             return 0
-        print(f"{PROG} verify: error: no 'verify' command is installed (entry point group "
-              "adago_theory.commands)", file=sys.stderr)
+        print(f"{PROG} verify: error: {problem}", file=sys.stderr)
         return 1
     return int(fn(list(argv)) or 0)
 
