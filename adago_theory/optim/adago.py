@@ -12,7 +12,9 @@ from .base import (
     check_choice,
     check_param,
     check_real,
-    expand,
+    descend,
+    ema,
+    ema_nesterov,
     finish,
     make_schedule,
     prepare,
@@ -145,15 +147,18 @@ def adago(eta, *, gamma, eps, beta=0.95, v0=1e-6, nesterov=False, orth="svd", no
     def step(X, G, state):
         xp, G, ok = prepare(X, G, state, nonfinite)
         t = state.count + 1
-        M = beta * state.M + (1.0 - beta) * G
+        if nesterov:
+            M, U = ema_nesterov(xp, state.M, G, beta)       # U = (1 - beta) G + beta M
+        else:
+            M = U = ema(xp, state.M, G, beta)
         c2 = xp.clip(sum_sq(xp, G), max=gamma2)            # min(||G||_F^2, gamma^2)
         v_sq = state.v_sq + c2
         v = xp.sqrt(v_sq)
         pos = v > 0
         ratio = xp.where(pos, xp.sqrt(c2) / xp.where(pos, v, xp.ones_like(v)), xp.zeros_like(v))
         alpha = xp.clip(eta_t(t) * ratio, min=eps_t(t))     # max(eps, eta * min(||G||, gamma) / v)
-        O = orth_fn((1.0 - beta) * G + beta * M if nesterov else M)
-        X_new = X - expand(xp, alpha, X.ndim) * O
+        O = orth_fn(U)
+        X_new = descend(xp, X, alpha, O)
         return finish(xp, ok, X, X_new, state, AdaGOState(t, M, v_sq, alpha, state.skipped))
 
     return Optimizer(init, step)

@@ -14,6 +14,9 @@ from .base import (
     check_bool,
     check_choice,
     check_real,
+    descend,
+    ema,
+    ema_nesterov,
     finish,
     make_schedule,
     prepare,
@@ -128,11 +131,13 @@ def muon(eta, *, beta=0.95, nesterov=True, orth="newton-schulz", scale="none", w
         xp, G, ok = prepare(X, G, state, nonfinite)
         t = state.count + 1
         lr = eta_t(t)
-        B = beta * state.M + (1.0 - beta) * G
-        U = (1.0 - beta) * G + beta * B if nesterov else B
+        if nesterov:
+            B, U = ema_nesterov(xp, state.M, G, beta)       # U = (1 - beta) G + beta B
+        else:
+            B = U = ema(xp, state.M, G, beta)
         O = orth_fn(U)
         a = lr * shape_scale(scale, X.shape[-2], X.shape[-1])
-        X_new = X - a * O if wd == 0.0 else (1.0 - lr * wd) * X - a * O
+        X_new = descend(xp, X, a, O, 1.0 - lr * wd)
         alpha = xp.full(tuple(X.shape[:-2]), a, dtype=X.dtype, device=device_of(X))
         return finish(xp, ok, X, X_new, state, MuonState(t, B, alpha, state.skipped))
 

@@ -14,6 +14,9 @@ from .base import (
     check_choice,
     check_param,
     check_real,
+    descend,
+    ema,
+    ema_nesterov,
     expand,
     finish,
     make_schedule,
@@ -168,8 +171,10 @@ def namo(eta, *, beta=0.95, beta2=0.99, eps=1e-8, nesterov=True, orth="newton-sc
     def step(X, G, state):
         xp, G, ok = prepare(X, G, state, nonfinite)
         t = state.count + 1
-        B = beta * state.M + (1.0 - beta) * G
-        U = (1.0 - beta) * G + beta * B if nesterov else B
+        if nesterov:
+            B, U = ema_nesterov(xp, state.M, G, beta)       # U = (1 - beta) G + beta B
+        else:
+            B = U = ema(xp, state.M, G, beta)
         v_sq = beta2 * state.v_sq + (1.0 - beta2) * sum_sq(xp, G)
         O = orth_fn(U)
         base = eta_t(t) * math.sqrt(1.0 - beta2**t) / (1.0 - beta**t + _BC_TINY)
@@ -177,10 +182,11 @@ def namo(eta, *, beta=0.95, beta2=0.99, eps=1e-8, nesterov=True, orth="newton-sc
         s = a * shape_scale(scale, X.shape[-2], X.shape[-1])
         if clamp:
             s = xp.clip(s, max=1.0)
-        X_new = X - expand(xp, s, X.ndim) * O
-        if wd != 0.0:
+        if wd == 0.0:
+            X_new = descend(xp, X, s, O)
+        else:
             a_wd = xp.clip(a, max=1.0) if clamp else a
-            X_new = expand(xp, 1.0 - wd * a_wd, X.ndim) * X - expand(xp, s, X.ndim) * O
+            X_new = descend(xp, X, s, O, expand(xp, 1.0 - wd * a_wd, X.ndim))
         return finish(xp, ok, X, X_new, state, NAMOState(t, B, v_sq, s, state.skipped))
 
     return Optimizer(init, step)
@@ -246,8 +252,10 @@ def namo_d(eta, *, c=0.75, beta=0.95, beta2=0.99, eps=1e-8, nesterov=True, orth=
         xp, G, ok = prepare(X, G, state, nonfinite)
         t = state.count + 1
         V = beta2 * state.V + (1.0 - beta2) * xp.sum(G * G, axis=-2)
-        B = beta * state.M + (1.0 - beta) * G
-        U = (1.0 - beta) * G + beta * B if nesterov else B
+        if nesterov:
+            B, U = ema_nesterov(xp, state.M, G, beta)       # U = (1 - beta) G + beta B
+        else:
+            B = U = ema(xp, state.M, G, beta)
         O = orth_fn(U)
         base = eta_t(t) * math.sqrt(1.0 - beta2**t) / (1.0 - beta**t + _BC_TINY)
         d = _safe_div(xp, xp.sqrt(xp.sum(U * U, axis=-2)), xp.sqrt(V) + eps)

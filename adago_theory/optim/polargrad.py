@@ -12,7 +12,8 @@ from .base import (
     check_choice,
     check_param,
     check_real,
-    expand,
+    descend,
+    ema,
     finish,
     make_schedule,
     prepare,
@@ -117,15 +118,14 @@ def polargrad(eta, *, beta=0.0, polar_first=False, weight_decay=0.0, orth="polar
         if polar_first:
             U = orth_fn(G)
             nu = xp.sum(G * U, axis=(-2, -1))
-            M = beta * state.M + (1.0 - beta) * U
+            M = ema(xp, state.M, U, beta)
             D = M
         else:
-            M = beta * state.M + (1.0 - beta) * G
+            M = ema(xp, state.M, G, beta)
             D = orth_fn(M)
             nu = xp.sum(M * D, axis=(-2, -1))
         alpha = lr * nu
-        X_new = X if wd == 0.0 else (1.0 - lr * wd) * X
-        X_new = X_new - expand(xp, alpha, X.ndim) * D
+        X_new = descend(xp, X, alpha, D, 1.0 - lr * wd)
         return finish(xp, ok, X, X_new, state, PolarGradState(t, M, alpha, state.skipped))
 
     return Optimizer(init, step)
