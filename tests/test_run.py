@@ -229,3 +229,19 @@ def test_problems_that_break_the_protocol_are_named():
     assert run(sgd(0.1), Deterministic(), 3).f.shape == (4, 1)
     with pytest.raises(TypeError, match=r"missing \['stochastic_grad'\]"):
         run(sgd(0.1), Deterministic(), 3, stochastic=True)
+
+
+# ----------------------------------------------------------------------------- the problems package
+
+
+def test_run_on_the_problems_package_generators():
+    problems = pytest.importorskip("problems")
+    pr = problems.make_matrix_least_squares(8, 5, kappa_A=10.0, rng=0)
+    tr = run(adago(1.0, gamma=10.0, eps=1e-4), pr, 60, seeds=(0, 1, 2))
+    assert tr.gap is not None and np.all(tr.gap[-1] < 0.1 * tr.gap[0])
+    pt = pr.to(backend="torch")
+    tt = run(adago(1.0, gamma=10.0, eps=1e-4), pt, 10, seeds=(0, 1, 2))
+    np.testing.assert_allclose(tt.f, tr.f[:11], rtol=1e-10)
+    pc = problems.make_matrix_completion(12, 8, 2, rng=0)
+    tc = run(muon(0.05, orth="svd"), pc, 30, seeds=(0, 1), stochastic=True, batch_size=4)
+    assert tc.alpha.shape == (31, 2, 2) and np.all(tc.f[-1] < tc.f[0])
