@@ -129,10 +129,24 @@ def test_dask_unreachable_scheduler(tmp_path):
                   connect_timeout=1.0)
 
 
-def test_run_sweep_argument_errors(tmp_path):
+def test_run_sweep_argument_errors(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="n_jobs must be a positive integer or -1"):
         run_sweep(_grid(), tmp_path, n_jobs=0)
-    with pytest.raises(ConfigError, match="unknown problem 'nope'"):
+    with pytest.raises(ConfigError, match="unknown optimizer 'nope_opt'; available: "):
+        run_sweep([{"problem": "nope", "optimizer": "nope_opt", "T": 3}], tmp_path)
+    from adago_theory.sweep import registry
+
+    def gd(eta, *, beta=0.0):
+        return None
+
+    monkeypatch.setattr(registry, "_optimizers", lambda: {"gd": gd})
+    with pytest.raises(ConfigError, match="unknown problem 'nope'; available: "):
+        run_sweep([{"problem": "nope", "optimizer": "gd", "optimizer_params": {"eta": 1}, "T": 3}], tmp_path)
+    with pytest.raises(ConfigError, match="optimizer 'gd' has no parameter 'gamma'; accepted: eta, beta"):
+        run_sweep([{"problem": "nope", "optimizer": "gd", "optimizer_params": {"eta": 1, "gamma": 2}, "T": 3}],
+                  tmp_path)
+    with pytest.raises(ConfigError, match="optimizer 'gd' needs parameter.s. eta"):
         run_sweep([{"problem": "nope", "optimizer": "gd", "T": 3}], tmp_path)
+    assert not (tmp_path / "runs").exists()  # nothing was started
     with pytest.raises(ConfigError, match="cannot import module"):
         run_sweep([toy_config(runner="no_such_module_xyz:f")], tmp_path)

@@ -268,6 +268,10 @@ def canonical_config(config: Mapping[str, Any]) -> dict:
     cfg["T"] = _check_int(cfg["T"], "T", low=1)
     cfg["problem_seed"] = _check_int(cfg["problem_seed"], "problem_seed", low=0)
     cfg["problem_params"] = _check_params(cfg["problem_params"], "problem_params")
+    for k, key in (("rng", "problem_seed (--seed)"), ("backend", "backend (--backend)"),
+                   ("dtype", "dtype (--dtype)"), ("device", "device (--device)")):
+        if k in cfg["problem_params"]:
+            raise ConfigError(f"problem parameter {k!r} is not a problem parameter here: set the run's {key}")
     cfg["optimizer_params"] = _check_params(cfg["optimizer_params"], "optimizer_params")
 
     seeds = cfg["seeds"]

@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 #: Keyword arguments ``run_trace`` passes to a problem factory itself (not settable in ``problem_params``).
-_PROBLEM_RESERVED = ("rng",)
+_PROBLEM_RESERVED = ("rng", "backend", "dtype", "device")
 
 
 class RunOutcome(NamedTuple):
@@ -120,18 +120,19 @@ def validate_config(config: Mapping[str, Any]) -> dict:
     if "runner" in cfg:
         load_runner(cfg["runner"])
         return cfg
-    pf = get_problem_factory(cfg["problem"])
-    check_params("problem", cfg["problem"], pf, cfg["problem_params"], reserved=_PROBLEM_RESERVED)
     of = get_optimizer_factory(cfg["optimizer"])
     check_params("optimizer", cfg["optimizer"], of, cfg["optimizer_params"])
+    pf = get_problem_factory(cfg["problem"])
+    check_params("problem", cfg["problem"], pf, cfg["problem_params"], reserved=_PROBLEM_RESERVED)
     return cfg
 
 
 def run_trace(config: Mapping[str, Any], *, progress: bool | None = None):
     r"""The toolkit's runner: build the problem and optimizer of ``config`` and run them.
 
-    The problem instance is ``factory(**problem_params, rng=problem_seed)`` moved with
-    ``problem.to(backend=..., dtype=..., device=...)``; the optimizer is
+    The problem instance is ``factory(**problem_params, rng=problem_seed, backend=...,
+    dtype=..., device=...)`` (a factory without these keywords builds on NumPy and the
+    instance is moved with ``problem.to(backend=..., dtype=..., device=...)``); the optimizer is
     ``OPTIMIZERS[optimizer](**optimizer_params)``; then
     ``adago_theory.run(opt, problem, T, seeds=seeds, stochastic=..., batch_size=..., record=...)``
     runs all seeds as one batch.  ``progress`` is passed to ``run`` (a bar for long runs on a
@@ -146,12 +147,28 @@ def run_trace(config: Mapping[str, Any], *, progress: bool | None = None):
 
     cfg = canonical_config(config)
     factory = get_problem_factory(cfg["problem"])
-    problem = factory(**cfg["problem_params"], rng=cfg["problem_seed"])
-    if cfg["backend"] != "numpy" or cfg["dtype"] != "float64" or cfg["device"] is not None:
-        problem = problem.to(backend=cfg["backend"], dtype=cfg["dtype"], device=cfg["device"])
+    where = {"backend": cfg["backend"], "dtype": cfg["dtype"], "device": cfg["device"]}
+    if _accepts(factory, where):
+        problem = factory(**cfg["problem_params"], rng=cfg["problem_seed"], **where)
+    else:
+        problem = factory(**cfg["problem_params"], rng=cfg["problem_seed"])
+        if cfg["backend"] != "numpy" or cfg["dtype"] != "float64" or cfg["device"] is not None:
+            problem = problem.to(**where)
     opt = get_optimizer_factory(cfg["optimizer"])(**cfg["optimizer_params"])
     return run(opt, problem, cfg["T"], seeds=tuple(cfg["seeds"]), stochastic=cfg["stochastic"],
                batch_size=cfg["batch_size"], record=cfg["record"], progress=progress)
+
+
+def _accepts(fn, kwargs) -> bool:
+    import inspect
+
+    try:
+        ps = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in ps.values()):
+        return True
+    return all(k in ps for k in kwargs)
 
 
 def _fields(trace) -> dict:

@@ -180,20 +180,21 @@ def _style():
     return style_context()
 
 
-def _figure(n_panels: int):
+def _figure(n_panels: int, *, legend_right=False):
     """A Figure with one panel per problem, built without pyplot (no GUI, no global state)."""
-    ncols = min(n_panels, 3)
+    ncols = min(n_panels, 3 if not legend_right else 2)
     nrows = -(-n_panels // ncols)
+    per = 4.6 + (3.8 if legend_right else 0.0)
     try:
         from adago_theory.plotting import new_figure
     except ImportError:
         new_figure = None
     if new_figure is not None:
-        fig, axes = new_figure(nrows, ncols, width=min(4.6 * ncols, 13.8), height=3.6 * nrows)
+        fig, axes = new_figure(nrows, ncols, width=min(per * ncols, 16.8), height=3.6 * nrows)
     else:
         from matplotlib.figure import Figure
 
-        fig = Figure(figsize=(min(4.6 * ncols, 13.8), 3.6 * nrows), layout="constrained")
+        fig = Figure(figsize=(min(per * ncols, 16.8), 3.6 * nrows), layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False)
     axes = list(np.asarray(axes).ravel())
     for ax in axes[n_panels:]:
@@ -201,11 +202,33 @@ def _figure(n_panels: int):
     return fig, axes[:n_panels]
 
 
-def _panels(df, ax):
+def _n_colors(ax) -> int:
+    import matplotlib
+
+    return max(1, len(matplotlib.rcParams["axes.prop_cycle"].by_key().get("color", [None] * 10)))
+
+
+def _linestyle(i, ax):
+    """Solid for the first colour cycle, then dashed, dotted, dash-dot: lines stay distinct."""
+    return ("-", "--", ":", "-.")[(i // _n_colors(ax)) % 4]
+
+
+def _legend(ax):
+    """A small legend inside the axes, or to their right when it has many entries."""
+    n = len(ax.get_legend_handles_labels()[0])
+    if n == 0:
+        return
+    if n <= 6:
+        ax.legend(fontsize=6, frameon=False)
+    else:
+        ax.legend(fontsize=6, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+
+
+def _panels(df, ax, n_entries=0):
     problems = list(dict.fromkeys(df["problem"])) if "problem" in df.columns else [None]
     if ax is not None:
         return ax.figure, [(None, ax)]
-    fig, axes = _figure(len(problems))
+    fig, axes = _figure(len(problems), legend_right=n_entries > 6)
     return fig, list(zip(problems, axes))
 
 
@@ -232,18 +255,19 @@ def plot_curves(df, metric: str, *, ax=None, logy: bool | None = None, max_lines
     if metric not in df.columns:
         raise ValueError(f"metric must be one of {', '.join(metric_columns(df))}, got {metric!r}")
     with _style():
-        fig, panels = _panels(df, ax)
         runs = run_groups(df)
+        per_panel = runs.groupby("problem").size().max() if "problem" in runs else len(runs)
+        fig, panels = _panels(df, ax, min(int(per_panel), max_lines))
         vals = df[metric].to_numpy(dtype=float)
         if logy is None:
             logy = bool(np.all(vals[np.isfinite(vals)] > 0))
         n_seeds = int(df.groupby("run_id").seed.nunique().max())
         for problem, a in panels:
             sel = runs if problem is None else runs[runs.problem == problem]
-            for _, r in sel.head(max_lines).iterrows():
+            for i, (_, r) in enumerate(sel.head(max_lines).iterrows()):
                 sub = df[df.run_id == r.run_id]
                 q = sub.groupby("step")[metric].quantile([0.25, 0.5, 0.75]).unstack()
-                line, = a.plot(q.index, q[0.5], label=r.label, lw=1.3)
+                line, = a.plot(q.index, q[0.5], label=r.label, lw=1.3, ls=_linestyle(i, a))
                 if sub.seed.nunique() > 1:
                     a.fill_between(q.index, q[0.25], q[0.75], color=line.get_color(), alpha=0.2, lw=0)
             if logy:
@@ -255,7 +279,7 @@ def plot_curves(df, metric: str, *, ax=None, logy: bool | None = None, max_lines
             a.set_ylabel(metric)
             a.set_title(f"{problem + ': ' if problem else ''}median over {n_seeds} seed(s), band 25-75 %",
                         fontsize=8)
-            a.legend(fontsize=6, frameon=False)
+            _legend(a)
     return fig
 
 
@@ -276,7 +300,8 @@ def plot_rates(df, metric: str, *, statistic: str = "final", ax=None, fits=None)
     per = per.merge(runs[["run_id", "group", "label", "T", "problem"]], on="run_id")
     by_group = {r.group: r for r in fits.itertuples()}
     with _style():
-        fig, panels = _panels(df, ax)
+        per_panel = per.groupby("problem")["group"].nunique().max()
+        fig, panels = _panels(df, ax, int(per_panel))
         for problem, a in panels:
             sel = per if problem is None else per[per.problem == problem]
             for g, sub in sel.groupby("group", sort=True):
@@ -290,17 +315,24 @@ def plot_rates(df, metric: str, *, statistic: str = "final", ax=None, fits=None)
                 if f is not None and np.isfinite(f.slope):
                     txt += f"  slope {f.slope:+.3f} [{f.theil_low:+.3f}, {f.theil_high:+.3f}]"
                 line, = a.plot(mean.index, mean.values, "o", ms=4, label=txt)
+                line.set_marker("osD^v<>"[(g // _n_colors(a)) % 7])
                 a.fill_between(mean.index, lo.values, hi.values, color=line.get_color(), alpha=0.15, lw=0)
                 if f is not None and np.isfinite(f.slope):
                     T = np.asarray(mean.index, dtype=float)
                     a.plot(T, np.exp(f.intercept) * T ** f.slope, "--", color=line.get_color(), lw=1)
             a.set_xscale("log")
             a.set_yscale("log")
+            Ts = sorted(set(sel["T"]))
+            if len(Ts) <= 12:
+                from matplotlib.ticker import NullFormatter
+
+                a.set_xticks(Ts, [str(T) for T in Ts])
+                a.xaxis.set_minor_formatter(NullFormatter())
             a.set_xlabel("horizon T")
             a.set_ylabel(f"{statistic} {metric} (mean over seeds)")
             if problem:
                 a.set_title(str(problem), fontsize=8)
-            a.legend(fontsize=6, frameon=False)
+            _legend(a)
     return fig
 
 

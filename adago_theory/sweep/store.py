@@ -346,8 +346,13 @@ def load_results(path):
                              "step": pd.Series(dtype="int64")})
     frames = [pq.read_table(f).to_pandas() for f in files]
     df = pd.concat(frames, ignore_index=True, sort=False)
-    front = [c for c in ("run_id",) if c in df.columns]
-    df = df[front + [c for c in df.columns if c not in front]]
+    fixed = ["run_id", "problem", "optimizer", "T", "problem_seed", "stochastic", "batch_size", "record",
+             "backend", "dtype", "device", "scaling", "runner"]
+    head = [c for c in fixed if c in df.columns]
+    head += sorted(c for c in df.columns if c.startswith("prob_")) + sorted(c for c in df.columns
+                                                                           if c.startswith("opt_"))
+    head += [c for c in ("seed", "step") if c in df.columns]
+    df = df[head + [c for c in df.columns if c not in head]]
     return df.sort_values(["run_id", "seed", "step"], kind="stable").reset_index(drop=True)
 
 
