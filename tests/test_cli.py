@@ -100,6 +100,7 @@ def test_run_end_to_end(tmp_path):
     res = cli(*args)
     assert res.returncode == 0, res.stderr
     assert "1 done" in res.stdout and "grad_abs" in res.stdout
+    assert res.stderr == ""  # not a terminal: no progress bar
     df = load_results(tmp_path)
     steps, f = toy_closed_form(0.25, 6, [2, 3, 4])
     np.testing.assert_allclose(df.sort_values(["seed", "step"]).f.to_numpy(), f.T.reshape(-1), rtol=1e-12)
@@ -165,6 +166,40 @@ def test_print_example_is_a_valid_grid(tmp_path):
     spec = tomllib.loads(res.stdout)
     assert spec["T"] == [64, 128, 256, 512] and spec["seeds"] == 4
     assert spec["optimizer"][0]["eta"] == "0.5*T^-0.5"
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path):
+    import pty
+
+    args = ["sweep", "--problem", "toy", "-P", "k=0,1,2", "--optimizer", "gd", "--T", "3", "--runner", RUNNER]
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a 100-column terminal
+    try:
+        proc = subprocess.Popen(_cmd() + args + ["--out", str(tmp_path / "tty")], env=_env(), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        proc.wait(timeout=60)
+    finally:
+        os.close(master)
+    tty_err = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0
+    assert "sweep: 100%" in tty_err and "3/3" in tty_err
+    # (not a terminal: quiet, see test_run_end_to_end) unless asked
+    res = cli(*args, "--out", tmp_path / "forced", "--progress")
+    assert "sweep: 100%" in res.stderr
 
 
 # ---------------------------------------------------------------------------
