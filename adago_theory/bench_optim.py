@@ -12,7 +12,9 @@ and prints steps·runs per second, the batch/loop ratio, and the batch step's
 achieved GFLOP/s (nominal Newton–Schulz count :math:`5(4p^2q + 2p^3)` per matrix,
 :math:`p = \min(m, n)`, :math:`q = \max(m, n)`; the element-wise work of the step
 is not counted) as a fraction of the machine's large matrix-product rate measured
-in the same run (``benchtools.matmul_rate``, before and after; the larger is used).
+in the same run (``benchtools.matmul_rate``: before, between the two shapes and after;
+the median of the three is used, so that one probe disturbed by other load does not set
+the ratio).
 Only the optimizer step is timed: the gradients are fixed random arrays.
 
 Targets (issue 3, CPU): at 10×6 the batch ≥ 8× the loop; at 50×30 the batch ≥ 2×
@@ -108,10 +110,13 @@ def bench_optim(*, backend="numpy", quick=False, file=None, dtype="float64", rep
     gpu = backend == "cupy" or (backend == "torch" and _torch_cuda())
     batch_sizes = (64, 256, 1024, 4096) if gpu else (64,)
     mm_n = 512 if quick else 2048
-    mm_before = matmul_rate(backend=backend, dtype=dtype, n=mm_n, repeat=3 if quick else 5)
+    mm_rep = 3 if quick else 5
+    probes = [matmul_rate(backend=backend, dtype=dtype, n=mm_n, repeat=mm_rep)]
 
     rows = []
-    for m, n in SHAPES:
+    for i, (m, n) in enumerate(SHAPES):
+        if i > 0:
+            probes.append(matmul_rate(backend=backend, dtype=dtype, n=mm_n, repeat=mm_rep))
         for label, opt, ns_steps in _optimizers():
             G_all = make_array((max(batch_sizes), m, n), backend=backend, dtype=dtype, rng=1)
             X_all = make_array((max(batch_sizes), m, n), backend=backend, dtype=dtype, rng=2)
@@ -144,13 +149,13 @@ def bench_optim(*, backend="numpy", quick=False, file=None, dtype="float64", rep
                                  steps_runs_per_s=R / t_b, speedup=(R / t_b) / loop_rate if R == LOOP_RUNS else None,
                                  gflops=gf, matmul_fraction=None))
 
-    mm_after = matmul_rate(backend=backend, dtype=dtype, n=mm_n, repeat=3 if quick else 5)
-    mm = max(mm_before, mm_after)
+    probes.append(matmul_rate(backend=backend, dtype=dtype, n=mm_n, repeat=mm_rep))
+    mm = sorted(probes)[len(probes) // 2]
     for r in rows:
         r.update(matmul_gflops=mm, backend=backend, dtype=dtype)
         if r["gflops"] is not None:
             r["matmul_fraction"] = r["gflops"] / mm
-    _print(rows, file, backend, dtype, mm_before, mm_after, mm_n)
+    _print(rows, file, backend, dtype, probes, mm, mm_n)
     return rows
 
 
@@ -163,11 +168,11 @@ def _torch_cuda():
         return False
 
 
-def _print(rows, file, backend, dtype, mm_before, mm_after, mm_n):
+def _print(rows, file, backend, dtype, probes, mm, mm_n):
     p = lambda *a: print(*a, file=file)  # noqa: E731
     p(f"# bench optim — backend {backend}, {dtype}; {machine_summary(backend)}")
-    p(f"# matrix-product rate ({mm_n}^3): {mm_before:.1f} GFLOP/s before, {mm_after:.1f} after "
-      f"(ratios use {max(mm_before, mm_after):.1f})")
+    p(f"# matrix-product rate ({mm_n}^3, {dtype}): probes {', '.join(f'{r:.1f}' for r in probes)} GFLOP/s "
+      f"(before, between the shapes, after); ratios use the median, {mm:.1f}")
     if mm_n < 2048:
         p("# quick mode: short timings and a small matrix-product probe; not figures to record")
     p(f"{'optimizer':<10} {'shape':>6} {'mode':>6} {'runs':>5} {'step ms':>9} {'steps*runs/s':>13} "
