@@ -1,91 +1,4 @@
-r"""A noise-dominated hard instance on which the stochastic :math:`T^{-1/4}` rate is tight.
-
-The construction is the probability-:math:`p` zero-chain of Arjevani, Carmon, Duchi,
-Foster, Srebro & Woodworth, "Lower bounds for non-convex stochastic optimization"
-(Math. Program. 2023, arXiv:1912.02365) [SEC: construction and argument as
-summarized there and recalled here; their paper was not re-read], built on the
-chain function of Carmon, Duchi, Hinder & Sidford, "Lower bounds for finding
-stationary points I" (Math. Program. 2020, arXiv:1710.11606) [SEC].  Every constant
-below is re-derived on this page [DERIVED] and checked numerically in
-``tests/test_problems_noise_dominated.py``.
-
-**The chain.** With :math:`\Psi(x) = 0` for :math:`x \le 1/2`,
-:math:`\Psi(x) = \exp(1 - (2x-1)^{-2})` for :math:`x > 1/2`, and
-:math:`\Phi(x) = \sqrt e\int_{-\infty}^x e^{-t^2/2}dt`,
-
-.. math::
-
-    \bar F_K(u) = \sum_{i=1}^K \big[\Psi(-u_{i-1})\Phi(-u_i) - \Psi(u_{i-1})\Phi(u_i)\big],
-    \qquad u_0 := 1 .
-
-(:math:`\Psi(-1) = 0`, :math:`\Psi(1) = 1`, so the :math:`i = 1` term is
-:math:`-\Phi(u_1)` as in Carmon et al.)  Derived properties:
-
-1. :math:`\partial_j\bar F = -\big[\Psi(-u_{j-1})\Phi'(-u_j) + \Psi(u_{j-1})\Phi'(u_j)
-   + \Psi'(-u_j)\Phi(-u_{j+1}) + \Psi'(u_j)\Phi(u_{j+1})\big] \le 0`.
-2. *Zero chain:* :math:`\partial_j\bar F(u) = 0` whenever :math:`|u_{j-1}|, |u_j| \le 1/2`
-   (:math:`\Psi, \Psi'` vanish on :math:`(-\infty, 1/2]`), so a gradient reveals at
-   most one new coordinate beyond the last one with :math:`|u_i| > 1/2`.
-3. *Large gradient:* if :math:`|u_j| < 1` for some :math:`j \le K`, take the smallest
-   such :math:`j`; then :math:`|u_{j-1}| \ge 1` (or :math:`j = 1`), so
-   :math:`\Psi(\pm u_{j-1}) \ge \Psi(1) = 1` for the matching sign, and
-   :math:`|\partial_j\bar F| \ge \Phi'(u_j) = \sqrt e\,e^{-u_j^2/2} > 1`.
-4. Sup bounds: :math:`0\le\Psi < e`, :math:`0 \le \Psi' \le \sqrt{54/e}` (at
-   :math:`2x - 1 = \sqrt{2/3}`), :math:`|\Psi''| \le e^{1-u^\star}(16u^{\star3} - 24u^{\star2})
-   \approx 32.39` with :math:`u^\star = (9+\sqrt{33})/4` (:math:`\Psi'' = \Psi(16w^3 - 24w^2)`,
-   :math:`w = (2x-1)^{-2}`; critical points solve :math:`2w^2 - 9w + 6 = 0`),
-   :math:`0 < \Phi < \sqrt{2\pi e}`, :math:`0 < \Phi' \le \sqrt e`, :math:`|\Phi''| \le 1`.
-5. Hence :math:`\|\nabla\bar F\|_\infty \le \gamma_\infty = e^{3/2} + \sqrt{108\pi} \approx 22.90`;
-   the Hessian is tridiagonal and, by Gershgorin,
-   :math:`\|\nabla^2\bar F\| \le \ell_1 = e + \sqrt{2\pi e}\,\sup|\Psi''| + 2\sqrt{54} \approx 151.3`;
-   and :math:`\bar F(0) - \inf\bar F \le \sqrt{2\pi e}\,(e(K-1) + 1/2)`
-   (:math:`\bar F(0) = -\Phi(0)`, every term :math:`\ge -e\sqrt{2\pi e}`).
-   (Carmon et al. state 23, 152 and :math:`12K`; ours are slightly sharper.)
-
-**The instance.** :math:`f(X) = \frac{L\lambda^2}{\ell_1}\bar F_K\big(X_{1,1:K}/\lambda\big)` on
-:math:`m \times n` matrices (:math:`n \ge K`): only the first row matters.  Then
-:math:`\nabla f` is :math:`L`-Lipschitz, :math:`\|\nabla f\| > \epsilon := L\lambda/\ell_1`
-while some :math:`|X_{1j}| < \lambda`, and :math:`f(0) - \inf f \le \ell_1\epsilon^2\Delta_K/L`
-with :math:`\Delta_K = \sqrt{2\pi e}(e(K-1)+1/2)`.  Because :math:`f` depends on one
-row, :math:`f(X+D) - f(X) - \langle\nabla f, D\rangle \le \tfrac L2\|D_{1,:}\|^2 \le \tfrac L2\|D\|_{op}^2`
-and :math:`\nabla f` has rank one, so :math:`\|\nabla f\|_* = \|\nabla f\|_F` and
-:math:`L_{op} = L_{fro} = L`: the Euclidean lower bound transfers verbatim to the
-spectral/nuclear geometry of AdaGO's Assumption 3.1 (this embedding is our choice).
-
-**The oracle** (probability-:math:`p` zero chain):
-:math:`g = \nabla f \odot \big(1 + 1[j > \mathrm{prog}_{1/4}]\,(\bar z/p - 1)\big)`, with
-:math:`\mathrm{prog}_{1/4}(u) = \max\{j : |u_j| > 1/4\}` (0 if none) and
-:math:`\bar z = \mathrm{Binomial}(b, p)/b` (the mean of :math:`b` independent calls).  By
-property 2 only the coordinate :math:`j = \mathrm{prog}_{1/4}+1` can be affected, so
-:math:`g` is unbiased with :math:`E\|g - \nabla f\|^2 = (\partial_jf)^2\frac{1-p}{pb} \le
-\frac{(\epsilon\gamma_\infty)^2(1-p)}{p}\cdot\frac1b =: \sigma^2/b`.
-
-**Why** :math:`T^{-1/4}` **is tight here.** A *zero-respecting* method (its iterates lie
-in the span of the coordinates where it has seen nonzero gradient) started at
-:math:`X_0 = 0` discovers coordinate :math:`j+1` only through a call with :math:`z = 1`,
-probability :math:`p` per call; after :math:`T` calls the number of discoveries is at
-most :math:`\mathrm{Bin}(T, p)`.  With :math:`p = K/(2T)`, Chernoff gives
-:math:`P(\text{all } K \text{ found}) \le (e/4)^{K/2}`, and otherwise some coordinate is
-still 0, so by property 3 every iterate has :math:`\|\nabla f\|_F > \epsilon`:
-:math:`E\min_{t\le T}\|\nabla f(X_t)\|_* \ge \epsilon\,(1 - (e/4)^{K/2})`.  Muon, AdaGO,
-NAMO, NAMO-D and SGD (with momentum, weight decay, exact or Newton–Schulz
-orthogonalization) are zero-respecting on this instance: gradients are supported
-on the first row, :math:`\mathrm{Orth}(e_1g^\top) = e_1(g/\|g\|)^\top`, a Newton–Schulz
-polynomial maps :math:`e_1g^\top` to :math:`e_1(c\,g)^\top`, and NAMO-D's column scaling keeps
-supports [DERIVED].  The generator picks :math:`(K, p, \epsilon)` to make :math:`\epsilon`
-as large as the budget allows: :math:`f(0) - \inf f \le \Delta`, variance :math:`\le\sigma^2`,
-:math:`pT \le K/2`.  In the noise-dominated regime (:math:`p \ll 1`) this gives
-:math:`p \approx (\epsilon\gamma_\infty)^2/\sigma^2` and :math:`K \approx \Delta L/(\ell_1 e\sqrt{2\pi e}\,\epsilon^2)`,
-so :math:`\epsilon \approx \big(\Delta L\sigma^2/(2T\gamma_\infty^2\ell_1 e\sqrt{2\pi e})\big)^{1/4}
-= \Theta\big((\Delta L\sigma^2/T)^{1/4}\big)`, with :math:`K = \Theta(\sqrt T)`.  AdaGrad-norm
-stepsizes reach :math:`\tilde O\big((\Delta L\sigma^2/T)^{1/4}\big)` on every such function
-(Ward, Wu & Bottou, "AdaGrad stepsizes: sharp convergence over nonconvex
-landscapes", ICML 2019 [SEC]; AdaGO claims "optimal" rates, ``theory.md`` §1.3
-[READ-PAPER abstract; theorem UNVERIFIED]), so on this instance the upper and lower
-bounds meet up to constants and logarithms.  The instance depends on :math:`T`: a
-rate check builds one instance per horizon and fits :math:`\min_t\|\nabla f\|_*` against
-:math:`T` (expected slope :math:`-1/4`).
-"""
+r"""A noise-dominated hard instance on which the stochastic :math:`T^{-1/4}` rate is tight (see :func:`make_noise_dominated`)."""
 
 from __future__ import annotations
 
@@ -106,7 +19,7 @@ _SQRT_E = math.sqrt(math.e)
 _PHI_MAX = math.sqrt(2.0 * math.pi * math.e)
 _U_STAR = (9.0 + math.sqrt(33.0)) / 4.0
 
-#: Sup bounds of the chain's building blocks and the derived constants (see the module docstring).
+#: Sup bounds of the chain's building blocks and the derived constants (see :func:`make_noise_dominated`).
 CHAIN_CONSTANTS = {
     "psi_max": math.e,
     "psi1_max": math.sqrt(54.0 / math.e),
@@ -252,27 +165,104 @@ def _design(T, sigma2, L, Delta):
     eps = math.sqrt(Delta * L / (l1 * delta_bar(K)))
     if p < 1.0:
         eps = min(eps, math.sqrt(sigma2 * p / (1.0 - p)) / g)
-    return K, p, eps
+    return K, p, eps * (1.0 - 1e-12)   # keep the realized budgets <= the requested ones despite rounding
 
 
 def make_noise_dominated(T=10_000, *, sigma2=1.0, L=1.0, Delta=1.0, m=4, n=None,
                          rng=None, backend="numpy", dtype="float64", device=None):
     r"""The probability-:math:`p` zero-chain instance sized to a horizon of ``T`` oracle calls.
 
-    See the module docstring for the construction and the reasoning: any
-    zero-respecting method — Muon, AdaGO, NAMO(-D), SGD among them — started at
-    :math:`X_0 = 0` has :math:`E\min_{t\le T}\|\nabla f(X_t)\|_* \ge \epsilon(1 - (e/4)^{K/2})`
-    with :math:`\epsilon = \Theta((\Delta L\sigma^2/T)^{1/4})`, matching AdaGrad-type upper
-    bounds: the stochastic :math:`T^{-1/4}` rate is tight.
+    The construction is the probability-:math:`p` zero-chain of Arjevani, Carmon, Duchi,
+    Foster, Srebro & Woodworth, "Lower bounds for non-convex stochastic optimization"
+    (Math. Program. 2023, arXiv:1912.02365) [SEC: construction and argument as
+    summarized there and recalled here; their paper was not re-read], built on the
+    chain function of Carmon, Duchi, Hinder & Sidford, "Lower bounds for finding
+    stationary points I" (Math. Program. 2020, arXiv:1710.11606) [SEC].  Every constant
+    below is re-derived on this page [DERIVED] and checked numerically in
+    ``tests/test_problems_noise_dominated.py``.
 
-    **Smooth, nonconvex** (e.g. :math:`\bar F_K` is bounded below but decreases along
-    every coordinate, and :math:`\Psi(x)\Phi(\cdot)` is not convex).
+    **The chain.** With :math:`\Psi(x) = 0` for :math:`x \le 1/2`,
+    :math:`\Psi(x) = \exp(1 - (2x-1)^{-2})` for :math:`x > 1/2`, and
+    :math:`\Phi(x) = \sqrt e\int_{-\infty}^x e^{-t^2/2}dt`,
 
-    **Constants** (certified, derived in the module docstring): :math:`L_{fro} = L_{op}`
-    ``= L`` (Gershgorin bound :math:`\ell_1` on the chain's Hessian, rescaled);
-    :math:`\sigma^2 = (\epsilon\gamma_\infty)^2(1-p)/p \le` ``sigma2`` (the oracle's variance is
-    at most this at every point); :math:`f^\star` None (``info["Delta"]`` certifies
-    :math:`f(0) - \inf f \le \Delta_{real} \le` ``Delta``); :math:`\mu` None.
+    .. math::
+
+        \bar F_K(u) = \sum_{i=1}^K \big[\Psi(-u_{i-1})\Phi(-u_i) - \Psi(u_{i-1})\Phi(u_i)\big],
+        \qquad u_0 := 1 .
+
+    (:math:`\Psi(-1) = 0`, :math:`\Psi(1) = 1`, so the :math:`i = 1` term is
+    :math:`-\Phi(u_1)` as in Carmon et al.)  Derived properties:
+
+    1. :math:`\partial_j\bar F = -\big[\Psi(-u_{j-1})\Phi'(-u_j) + \Psi(u_{j-1})\Phi'(u_j)
+       + \Psi'(-u_j)\Phi(-u_{j+1}) + \Psi'(u_j)\Phi(u_{j+1})\big] \le 0`.
+    2. *Zero chain:* :math:`\partial_j\bar F(u) = 0` whenever :math:`|u_{j-1}|, |u_j| \le 1/2`
+       (:math:`\Psi, \Psi'` vanish on :math:`(-\infty, 1/2]`), so a gradient reveals at
+       most one new coordinate beyond the last one with :math:`|u_i| > 1/2`.
+    3. *Large gradient:* if :math:`|u_j| < 1` for some :math:`j \le K`, take the smallest
+       such :math:`j`; then :math:`|u_{j-1}| \ge 1` (or :math:`j = 1`), so
+       :math:`\Psi(\pm u_{j-1}) \ge \Psi(1) = 1` for the matching sign, and
+       :math:`|\partial_j\bar F| \ge \Phi'(u_j) = \sqrt e\,e^{-u_j^2/2} > 1`.
+    4. Sup bounds: :math:`0\le\Psi < e`, :math:`0 \le \Psi' \le \sqrt{54/e}` (at
+       :math:`2x - 1 = \sqrt{2/3}`), :math:`|\Psi''| \le e^{1-u^\star}(16u^{\star3} - 24u^{\star2})
+       \approx 32.39` with :math:`u^\star = (9+\sqrt{33})/4` (:math:`\Psi'' = \Psi(16w^3 - 24w^2)`,
+       :math:`w = (2x-1)^{-2}`; critical points solve :math:`2w^2 - 9w + 6 = 0`),
+       :math:`0 < \Phi < \sqrt{2\pi e}`, :math:`0 < \Phi' \le \sqrt e`, :math:`|\Phi''| \le 1`.
+    5. Hence :math:`\|\nabla\bar F\|_\infty \le \gamma_\infty = e^{3/2} + \sqrt{108\pi} \approx 22.90`;
+       the Hessian is tridiagonal and, by Gershgorin,
+       :math:`\|\nabla^2\bar F\| \le \ell_1 = e + \sqrt{2\pi e}\,\sup|\Psi''| + 2\sqrt{54} \approx 151.3`;
+       and :math:`\bar F(0) - \inf\bar F \le \sqrt{2\pi e}\,(e(K-1) + 1/2)`
+       (:math:`\bar F(0) = -\Phi(0)`, every term :math:`\ge -e\sqrt{2\pi e}`).
+       (The values 23, 152 and :math:`12K` usually quoted from Carmon et al. [SEC, recalled,
+       not re-read] agree with these up to rounding.)
+
+    **The instance.** :math:`f(X) = \frac{L\lambda^2}{\ell_1}\bar F_K\big(X_{1,1:K}/\lambda\big)` on
+    :math:`m \times n` matrices (:math:`n \ge K`): only the first row matters.  Then
+    :math:`\nabla f` is :math:`L`-Lipschitz, :math:`\|\nabla f\| > \epsilon := L\lambda/\ell_1`
+    while some :math:`|X_{1j}| < \lambda`, and :math:`f(0) - \inf f \le \ell_1\epsilon^2\Delta_K/L`
+    with :math:`\Delta_K = \sqrt{2\pi e}(e(K-1)+1/2)`.  Because :math:`f` depends on one
+    row, :math:`f(X+D) - f(X) - \langle\nabla f, D\rangle \le \tfrac L2\|D_{1,:}\|^2 \le \tfrac L2\|D\|_{op}^2`
+    and :math:`\nabla f` has rank one, so :math:`\|\nabla f\|_* = \|\nabla f\|_F` and
+    :math:`L_{op} = L_{fro} = L`: the Euclidean lower bound transfers verbatim to the
+    spectral/nuclear geometry of AdaGO's Assumption 3.1 (this embedding is our choice).
+
+    **The oracle** (probability-:math:`p` zero chain):
+    :math:`g = \nabla f \odot \big(1 + 1[j > \mathrm{prog}_{1/4}]\,(\bar z/p - 1)\big)`, with
+    :math:`\mathrm{prog}_{1/4}(u) = \max\{j : |u_j| > 1/4\}` (0 if none) and
+    :math:`\bar z = \mathrm{Binomial}(b, p)/b` (the mean of :math:`b` independent calls).  By
+    property 2 only the coordinate :math:`j = \mathrm{prog}_{1/4}+1` can be affected, so
+    :math:`g` is unbiased with :math:`E\|g - \nabla f\|^2 = (\partial_jf)^2\frac{1-p}{pb} \le
+    \frac{(\epsilon\gamma_\infty)^2(1-p)}{p}\cdot\frac1b =: \sigma^2/b`.
+
+    **Why** :math:`T^{-1/4}` **is tight here.** A *zero-respecting* method (its iterates lie
+    in the span of the coordinates where it has seen nonzero gradient) started at
+    :math:`X_0 = 0` discovers coordinate :math:`j+1` only through a call with :math:`z = 1`,
+    probability :math:`p` per call; after :math:`T` calls the number of discoveries is at
+    most :math:`\mathrm{Bin}(T, p)`.  With :math:`p = K/(2T)`, Chernoff gives
+    :math:`P(\text{all } K \text{ found}) \le (e/4)^{K/2}`, and otherwise some coordinate is
+    still 0, so by property 3 every iterate has :math:`\|\nabla f\|_F > \epsilon`:
+    :math:`E\min_{t\le T}\|\nabla f(X_t)\|_* \ge \epsilon\,(1 - (e/4)^{K/2})`.  Muon, AdaGO,
+    NAMO, NAMO-D and SGD (with momentum, weight decay, exact or Newton–Schulz
+    orthogonalization) are zero-respecting on this instance: gradients are supported
+    on the first row, :math:`\mathrm{Orth}(e_1g^\top) = e_1(g/\|g\|)^\top`, a Newton–Schulz
+    polynomial maps :math:`e_1g^\top` to :math:`e_1(c\,g)^\top`, and NAMO-D's column scaling keeps
+    supports [DERIVED].  The generator picks :math:`(K, p, \epsilon)` to make :math:`\epsilon`
+    as large as the budget allows: :math:`f(0) - \inf f \le \Delta`, variance :math:`\le\sigma^2`,
+    :math:`pT \le K/2`.  In the noise-dominated regime (:math:`p \ll 1`) this gives
+    :math:`p \approx (\epsilon\gamma_\infty)^2/\sigma^2` and :math:`K \approx \Delta L/(\ell_1 e\sqrt{2\pi e}\,\epsilon^2)`,
+    so :math:`\epsilon \approx \big(\Delta L\sigma^2/(2T\gamma_\infty^2\ell_1 e\sqrt{2\pi e})\big)^{1/4}
+    = \Theta\big((\Delta L\sigma^2/T)^{1/4}\big)`, with :math:`K = \Theta(\sqrt T)`.  AdaGrad-norm
+    stepsizes reach :math:`\tilde O\big((\Delta L\sigma^2/T)^{1/4}\big)` on every such function
+    (Ward, Wu & Bottou, "AdaGrad stepsizes: sharp convergence over nonconvex
+    landscapes", ICML 2019 [SEC]; AdaGO claims "optimal" rates, ``theory.md`` §1.3
+    [READ-PAPER abstract; theorem UNVERIFIED]), so on this instance the upper and lower
+    bounds meet up to constants and logarithms.  The instance depends on :math:`T`: a
+    rate check builds one instance per horizon and fits :math:`\min_t\|\nabla f\|_*` against
+    :math:`T` (expected slope :math:`-1/4`).
+
+    **Summary of the constants** (certified): :math:`L_{fro} = L_{op}` ``= L``;
+    :math:`\sigma^2 = (\epsilon\gamma_\infty)^2(1-p)/p \le` ``sigma2``; :math:`f^\star` None
+    (``info["Delta"]`` certifies :math:`f(0) - \inf f \le \Delta_{real} \le` ``Delta``);
+    :math:`\mu` None (nonconvex).
 
     Parameters
     ----------

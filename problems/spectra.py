@@ -113,6 +113,7 @@ def spectrum(r, kappa, kind="geometric", *, s_max=1.0, n_clusters=2) -> np.ndarr
     else:
         c = check_int(n_clusters, "n_clusters", lo=2, hi=r)
         levels = s_max * kappa ** (-np.arange(c) / (c - 1))
+        levels[0], levels[-1] = s_max, s_min
         counts = np.full(c, r // c)
         counts[: r % c] += 1
         s = np.repeat(levels, counts)
