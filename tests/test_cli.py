@@ -128,9 +128,9 @@ def test_sweep_from_toml_then_plot(tmp_path, capsys):
     assert main(["sweep", str(grid), "--out", str(out), "--dry-run"]) == 0
     dry = capsys.readouterr().out
     assert dry.count(" done ") == 8 and "8 already finished" in dry
-    pl = cli("plot", out, "--metric", "f", "--statistic", "min", "--kind", "rates")  # curves: test_sweep_plot
-    assert pl.returncode == 0, pl.stderr
-    assert "rate fits of min f" in pl.stdout
+    # plot in this process (the figure code is the same; curves: test_sweep_plot)
+    assert main(["plot", str(out), "--metric", "f", "--statistic", "min", "--kind", "rates"]) == 0
+    assert "rate fits of min f" in capsys.readouterr().out
     for name in ("rates_f.png", "rates_f.pdf", "rates_f.csv"):
         assert (out / "figures" / name).stat().st_size > 0
     assert not (out / "figures" / "curves_f.png").exists()
@@ -168,7 +168,7 @@ def test_print_example_is_a_valid_grid(tmp_path):
     assert spec["optimizer"][0]["eta"] == "0.5*T^-0.5"
 
 
-def test_progress_bar_only_on_a_terminal(tmp_path):
+def test_progress_bar_only_on_a_terminal(tmp_path, capsys):
     import pty
 
     args = ["sweep", "--problem", "toy", "-P", "k=0,1,2", "--optimizer", "gd", "--T", "3", "--runner", RUNNER]
@@ -198,8 +198,8 @@ def test_progress_bar_only_on_a_terminal(tmp_path):
     assert proc.returncode == 0
     assert "sweep: 100%" in tty_err and "3/3" in tty_err
     # (not a terminal: quiet, see test_run_end_to_end) unless asked
-    res = cli(*args, "--out", tmp_path / "forced", "--progress")
-    assert "sweep: 100%" in res.stderr
+    assert main(args + ["--out", str(tmp_path / "forced"), "--progress"]) == 0
+    assert "sweep: 100%" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------
@@ -349,14 +349,24 @@ def test_dask_sweep_through_the_cli_equals_local(tmp_path):
 
 
 def test_info_text_and_json(capsys):
-    assert main(["info", "--json", "--no-probe"]) == 0
-    info = json.loads(capsys.readouterr().out)
+    res = cli("info", "--json", "--no-probe")
+    assert res.returncode == 0, res.stderr
+    info = json.loads(res.stdout)
     assert info["versions"]["numpy"] == np.__version__ and info["versions"]["pandas"] == pd.__version__
     assert info["platform"]["cores"] == os.cpu_count() and "backends" not in info
-    res = cli("info")
-    assert res.returncode == 0
-    assert f"numpy   {np.__version__}" in res.stdout or f"numpy             {np.__version__}" in res.stdout
-    assert "backends:" in res.stdout and "problems:" in res.stdout and "optimizers:" in res.stdout
+    assert main(["info"]) == 0  # probes torch/cupy: in this process, where the test backends are imported
+    out = capsys.readouterr().out
+    assert f"numpy             {np.__version__}" in out
+    assert f"numpy   {np.__version__}: cpu" in out  # the backend line
+    torch_line = [ln for ln in out.split("backends:")[1].splitlines() if ln.startswith("  torch ")]
+    assert len(torch_line) == 1
+    try:
+        import torch
+    except ImportError:
+        assert "unavailable" in torch_line[0]
+    else:
+        assert torch.__version__ in torch_line[0] and "cpu" in torch_line[0]
+    assert "problems:" in out and "optimizers:" in out and "commands: verify" in out
 
 
 @pytest.mark.slow

@@ -102,12 +102,7 @@ def test_run_one_is_pure():
     assert cfg == toy_config(T=4)
 
 
-def test_loky_pool_equals_in_process(tmp_path):
-    configs = _grid()
-    run_sweep(configs, tmp_path / "seq", progress=False)
-    s = run_sweep(configs, tmp_path / "pool", n_jobs=2, progress=False)
-    assert s.n_done == len(configs)
-    pd.testing.assert_frame_equal(load_results(tmp_path / "seq"), load_results(tmp_path / "pool"))
+# the loky pool (-j 2) is tested through the command line: test_cli.py::test_sweep_from_command_line_lists_equals_toml
 
 
 def test_dask_cluster_equals_local(tmp_path):
