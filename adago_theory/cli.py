@@ -105,7 +105,8 @@ def _grid_options(p, *, lists):
     p.add_argument("--seeds", type=_int_list, default=None, metavar="I,J,...", help="explicit list of run seeds")
     p.add_argument("--stochastic", action="store_true", default=None, help="stochastic gradients")
     p.add_argument("--batch-size", type=_pos_int, default=None, metavar="B", help="minibatch size (with --stochastic)")
-    p.add_argument("--record", default=None, metavar="auto|all|K", help="recorded steps: auto, all, or every K-th")
+    p.add_argument("--record", default=None, metavar="auto|all|log|K",
+                   help="recorded steps: auto (all up to T=1000, else ~100 log-spaced), all, log, or every K-th")
     p.add_argument("--runner", default=None, metavar="MODULE:FUNC",
                    help="advanced: a function config -> trace replacing the toolkit's problem/optimizer run")
 

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from adago_theory.cli import main
-from adago_theory.sweep import expand_grid, load_results, run_id, run_sweep
+from adago_theory.sweep import expand_grid, load_grid_file, load_results, run_id, run_sweep
 from test_sweep_toy import RUNNER, toy_closed_form
 
 TESTS = Path(__file__).resolve().parent
@@ -119,7 +119,7 @@ def test_sweep_from_toml_then_plot(tmp_path, capsys):
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("8 run(s): 8 done, 0 already finished, 0 failed")
     df = load_results(out)
-    configs = expand_grid({**__import__("tomllib").loads(TOML.format(runner=RUNNER))})
+    configs = expand_grid(load_grid_file(grid))
     assert set(df.run_id) == {run_id(c) for c in configs}
     for c in configs:
         sub = df[df.run_id == run_id(c)].sort_values(["seed", "step"])
@@ -161,9 +161,8 @@ def test_failed_runs_exit_1_and_are_recorded(tmp_path):
 def test_print_example_is_a_valid_grid(tmp_path):
     res = cli("sweep", "--print-example")
     assert res.returncode == 0
-    import tomllib
-
-    spec = tomllib.loads(res.stdout)
+    (tmp_path / "ex.toml").write_text(res.stdout)
+    spec = load_grid_file(tmp_path / "ex.toml")
     assert spec["T"] == [64, 128, 256, 512] and spec["seeds"] == 4
     assert spec["optimizer"][0]["eta"] == "0.5*T^-0.5"
 
@@ -332,9 +331,7 @@ def test_dask_sweep_through_the_cli_equals_local(tmp_path):
     distributed = pytest.importorskip("distributed")
     grid = tmp_path / "grid.toml"
     grid.write_text(TOML.format(runner=RUNNER))
-    import tomllib
-
-    run_sweep(expand_grid(tomllib.loads(TOML.format(runner=RUNNER))), tmp_path / "local", progress=False)
+    run_sweep(expand_grid(load_grid_file(grid)), tmp_path / "local", progress=False)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
                                   host="127.0.0.1", dashboard_address=None) as cluster:
         res = cli("sweep", grid, "--scheduler", cluster.scheduler_address, "--out", tmp_path / "dask")

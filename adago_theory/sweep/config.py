@@ -20,7 +20,7 @@ Canonical keys (defaults in brackets)::
     seeds            run seeds, batched inside one job              [[0]]
     stochastic       stochastic gradients                           [False]
     batch_size       minibatch size of the stochastic gradient      [None]
-    record           which steps to record, passed to ``run``       ["auto"]
+    record           recorded steps: auto | all | log | every k-th  ["auto"]
     backend          "numpy" | "cupy" | "torch"                     ["numpy"]
     dtype            "float16" | "bfloat16" | "float32" | "float64" ["float64"]
     device           backend device, None = the backend's default   [None]
@@ -291,8 +291,8 @@ def canonical_config(config: Mapping[str, Any]) -> dict:
         if not cfg["stochastic"]:
             raise ConfigError("batch_size is set but stochastic is false (a batch size needs stochastic = true)")
     rec = cfg["record"]
-    if isinstance(rec, bool) or not (rec == "auto" or rec == "all" or isinstance(rec, numbers.Integral)):
-        raise ConfigError(f"record must be 'auto', 'all' or a positive integer (record every k steps), got {rec!r}")
+    if isinstance(rec, bool) or not (rec in ("auto", "all", "log") or isinstance(rec, numbers.Integral)):
+        raise ConfigError(f"record must be 'auto', 'all', 'log' or a positive integer (every k-th step), got {rec!r}")
     if isinstance(rec, numbers.Integral):
         cfg["record"] = _check_int(rec, "record", low=1)
     if cfg["backend"] not in BACKENDS:
