@@ -30,7 +30,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 import numpy as np
 from array_api_compat import device as array_device
 
-from adago_theory.backend import backend_name, default_rng, from_numpy, namespace
+from adago_theory.backend import backend_name, default_rng, from_numpy
 
 __all__ = [
     "ProblemConstants",
@@ -178,8 +178,6 @@ def _move(a, backend, xp, dt, device):
             raise ValueError(f"device must be None or 'cpu' for backend='numpy', got {device!r}")
         return np.ascontiguousarray(a.astype(dt) if floating else a)
     if backend == "torch":
-        import torch
-
         out = from_numpy(np.ascontiguousarray(a), xp=xp)
         return out.to(device=device, dtype=dt if floating else out.dtype)
     import cupy

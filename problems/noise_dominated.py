@@ -50,7 +50,7 @@ def _erfc(x):
     if name == "numpy":
         from scipy.special import erfc
 
-        return erfc(x)
+        return erfc(x).astype(x.dtype, copy=False)   # scipy computes float16 in float64
     if name == "torch":
         import torch
 
