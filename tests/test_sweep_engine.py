@@ -137,11 +137,24 @@ def test_run_sweep_argument_errors(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "_optimizers", lambda: {"gd": gd})
     with pytest.raises(ConfigError, match="unknown problem 'nope'; available: "):
         run_sweep([{"problem": "nope", "optimizer": "gd", "optimizer_params": {"eta": 1}, "T": 3}], tmp_path)
+
+    def quad(m=2, *, rng=None, backend="numpy", dtype="float64", device=None):
+        return None
+
+    from adago_theory.sweep import execute
+
+    real = execute.get_problem_factory
+    monkeypatch.setattr(execute, "get_problem_factory", lambda name: quad if name == "quad" else real(name))
     with pytest.raises(ConfigError, match="optimizer 'gd' has no parameter 'gamma'; accepted: eta, beta"):
-        run_sweep([{"problem": "nope", "optimizer": "gd", "optimizer_params": {"eta": 1, "gamma": 2}, "T": 3}],
+        run_sweep([{"problem": "quad", "optimizer": "gd", "optimizer_params": {"eta": 1, "gamma": 2}, "T": 3}],
                   tmp_path)
     with pytest.raises(ConfigError, match="optimizer 'gd' needs parameter.s. eta"):
-        run_sweep([{"problem": "nope", "optimizer": "gd", "T": 3}], tmp_path)
+        run_sweep([{"problem": "quad", "optimizer": "gd", "T": 3}], tmp_path)
+    with pytest.raises(ConfigError, match="problem 'quad' has no parameter 'n'; accepted: m$"):
+        run_sweep([{"problem": "quad", "problem_params": {"n": 3}, "optimizer": "gd", "optimizer_params": {"eta": 1},
+                    "T": 3}], tmp_path)
+    with pytest.raises(ConfigError, match="problem parameter 'backend' is not a problem parameter here"):
+        run_sweep([{"problem": "quad", "problem_params": {"backend": "torch"}, "optimizer": "gd", "T": 3}], tmp_path)
     assert not (tmp_path / "runs").exists()  # nothing was started
     with pytest.raises(ConfigError, match="cannot import module"):
         run_sweep([toy_config(runner="no_such_module_xyz:f")], tmp_path)

@@ -121,8 +121,8 @@ def validate_config(config: Mapping[str, Any]) -> dict:
         load_runner(cfg["runner"])
         return cfg
     of = get_optimizer_factory(cfg["optimizer"])
-    check_params("optimizer", cfg["optimizer"], of, cfg["optimizer_params"])
     pf = get_problem_factory(cfg["problem"])
+    check_params("optimizer", cfg["optimizer"], of, cfg["optimizer_params"])
     check_params("problem", cfg["problem"], pf, cfg["problem_params"], reserved=_PROBLEM_RESERVED)
     return cfg
 
