@@ -93,11 +93,13 @@ def _grid_options(p, *, lists):
     many = " (comma-separated list sweeps)" if lists else ""
     p.add_argument("--problem", metavar="NAME" + ("[,NAME...]" if lists else ""),
                    help="registered problem name" + many + "; see 'adago-theory info'")
-    p.add_argument("-P", "--problem-param", action="append", default=[], metavar="KEY=VALUE" + ("[,...]" if lists else ""),
+    p.add_argument("-P", "--problem-param", action="append", default=[],
+                   metavar="KEY=VALUE" + ("[,...]" if lists else ""),
                    help="problem factory parameter" + many + " (repeatable)")
     p.add_argument("--optimizer", metavar="NAME" + ("[,NAME...]" if lists else ""),
                    help="registered optimizer name" + many)
-    p.add_argument("-O", "--opt-param", action="append", default=[], metavar="KEY=VALUE" + ("[,...]" if lists else ""),
+    p.add_argument("-O", "--opt-param", action="append", default=[],
+                   metavar="KEY=VALUE" + ("[,...]" if lists else ""),
                    help="optimizer hyperparameter" + many + "; 'c*T^p' scales it with the horizon (repeatable)")
     p.add_argument("--T", metavar="N" + ("[,N...]" if lists else ""), help="horizon: number of steps" + many)
     p.add_argument("--n-seeds", type=_pos_int, default=None, metavar="N",

@@ -233,7 +233,8 @@ def _grid_file(tmp_path, text):
                                             "--batch-size", "4"], "--batch-size needs --stochastic"),
     ("bfloat16 on numpy", lambda d: ["run", "--problem", "toy", "--optimizer", "gd", "--T", "3", "--runner", RUNNER,
                                      "--dtype", "bfloat16"], "bfloat16 needs backend torch"),
-    ("grid in run", lambda d: ["run", "--problem", "toy", "--optimizer", "gd", "--T", "3,4"], "use 'adago-theory sweep'"),
+    ("grid in run", lambda d: ["run", "--problem", "toy", "--optimizer", "gd", "--T", "3,4"],
+     "use 'adago-theory sweep'"),
     ("bad assignment", lambda d: ["run", "--problem", "toy", "--optimizer", "gd", "--T", "3", "-O", "eta"],
      "-O expects KEY=VALUE"),
     ("argparse choice", lambda d: ["run", "--backend", "jax"], "invalid choice: 'jax'"),
@@ -283,7 +284,8 @@ def test_unreachable_scheduler_exits_1(tmp_path, monkeypatch, capsys):
     code = main(["sweep", "--problem", "toy", "--optimizer", "gd", "--T", "3", "--runner", RUNNER,
                  "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path)])
     err = capsys.readouterr().err.strip()
-    assert code == 1 and err == "adago-theory sweep: error: cannot reach the Dask scheduler at tcp://127.0.0.1:9: refused"
+    assert code == 1
+    assert err == "adago-theory sweep: error: cannot reach the Dask scheduler at tcp://127.0.0.1:9: refused"
 
 
 # ---------------------------------------------------------------------------

@@ -140,7 +140,8 @@ def fit_rates(df, metric: str, *, statistic: str = "final"):
     for g, sub in per.groupby("group", sort=True):
         yT = sub.groupby("T")["y"].mean()
         n_seeds = int(sub.groupby("T")["y"].size().min())
-        row = {"group": int(g), "label": sub["label"].iloc[0], "n_T": len(yT), "n_seeds": n_seeds, "T_min": int(yT.index.min()),
+        row = {"group": int(g), "label": sub["label"].iloc[0], "n_T": len(yT), "n_seeds": n_seeds,
+               "T_min": int(yT.index.min()),
                "T_max": int(yT.index.max())}
         if len(yT) >= 2 and np.all(yT.values > 0) and np.all(np.isfinite(yT.values)):
             x, y = np.log(yT.index.values.astype(float)), np.log(yT.values)

@@ -26,7 +26,6 @@ import json
 import os
 import socket
 import tempfile
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Mapping
