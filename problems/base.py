@@ -137,12 +137,15 @@ def resolve_backend(backend):
     name = backend if isinstance(backend, str) else backend_name(backend)
     if name not in _BACKENDS:
         raise ValueError(f"backend must be one of 'numpy', 'torch', 'cupy', got {backend!r}")
-    if name == "numpy":
-        import array_api_compat.numpy as xp
-    elif name == "torch":
-        import array_api_compat.torch as xp
-    else:
-        import array_api_compat.cupy as xp
+    try:
+        if name == "numpy":
+            import array_api_compat.numpy as xp
+        elif name == "torch":
+            import array_api_compat.torch as xp
+        else:
+            import array_api_compat.cupy as xp
+    except ImportError as exc:
+        raise ImportError(f"backend={name!r} needs the {name} package, which is not importable here ({exc})") from exc
     return name, xp
 
 
