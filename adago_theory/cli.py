@@ -451,7 +451,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of every verb (``verify`` is forwarded to its own parser)."""
     p = _Parser(prog=PROG, formatter_class=_FORMATTER,
                 description="Numerical analysis and convergence theory for orthogonalized-update optimizers.",
-                epilog=f"examples:\n  {PROG} info\n  {PROG} run --problem NAME --optimizer adago -O eta=0.1 --T 100"
+                epilog=f"examples:\n  {PROG} info\n  {PROG} run --problem matrix_least_squares --optimizer muon "
+                       f"-O eta=0.05 --T 100"
                        f"\n  {PROG} sweep grid.toml -j 2\n  {PROG} plot results/sweep\n\n"
                        f"'{PROG} VERB --help' describes each verb.")
     p.add_argument("--version", action="version", version=f"{PROG} {_version()}")
@@ -460,8 +461,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="one problem x optimizer x horizon, seeds batched", formatter_class=_FORMATTER,
                        description="Run one problem with one optimizer for T steps, all seeds in one batch, and "
                                    "store the result (run again: the stored result is shown, nothing is recomputed).",
-                       epilog=f"example:\n  {PROG} run --problem least_squares -P m=16 -P n=8 --optimizer adago "
-                              f"-O eta=0.1 --T 200 --n-seeds 4 --out results/one")
+                       epilog=f"example:\n  {PROG} run --problem matrix_least_squares -P m=16 -P n=8 "
+                              f"--optimizer adago -O eta=0.1 -O gamma=1.0 -O eps=1e-3 --T 200 --n-seeds 4 "
+                              f"--out results/one")
     _grid_options(r, lists=False)
     _common(r, out_default="results/run")
     _progress(r)
@@ -475,8 +477,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "--out/errors and the sweep goes on.",
                        epilog=f"examples:\n  {PROG} sweep --print-example > grid.toml   # a commented grid file\n"
                               f"  {PROG} sweep grid.toml -j 2 --out results/grid\n"
-                              f"  {PROG} sweep --problem least_squares -P m=16 --optimizer adago,muon "
-                              f"-O eta=0.01,0.1 --T 64,128,256 --n-seeds 4\n"
+                              f"  {PROG} sweep --problem matrix_least_squares -P m=16 -P kappa_A=10,1000 "
+                              f"--optimizer muon,polargrad -O eta=0.01,0.1 --T 64,128,256 --n-seeds 4\n"
                               f"  {PROG} sweep grid.toml --scheduler tcp://10.0.0.5:8786   # on a Dask cluster")
     s.add_argument("config_pos", nargs="?", metavar="CONFIG.toml", help="grid file (TOML)")
     s.add_argument("--config", metavar="FILE", help="grid file (TOML); same as the positional argument")
@@ -564,6 +566,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG} {verb}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
