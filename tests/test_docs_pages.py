@@ -137,6 +137,17 @@ def test_check_page_shows_claim_verdict_values_and_provenance():
     assert "our choice" in page
 
 
+def test_page_of_a_check_that_raised_shows_the_error(tmp_path):
+    # the entry verify.runner writes when a check raises: no claim, an error text
+    entry = {"name": "broken", "error": "Traceback ...\nValueError: boom", "passed": False, "seconds": 0.5,
+             "seed": 0, "run_at": "2026-01-01T00:00:00+00:00"}
+    p = tmp_path / "results.json"
+    p.write_text(json.dumps({"schema": "adago-theory/verify-results/1", "checks": {"broken": entry}}))
+    entries, _ = ad.load_results(p)
+    page = ad.render_check_page(entries[0], [])
+    assert "**Verdict: FAIL**" in page and "ValueError: boom" in page and ".. error::" in page
+
+
 def test_check_page_of_a_failing_check_says_so():
     page = ad.render_check_page(_record(verdict=False), [])
     assert "**Verdict: FAIL**" in page and ".. figure::" not in page
@@ -172,7 +183,9 @@ def test_generated_pages_build_with_warnings_as_errors(tmp_path):
 
     res = tmp_path / "results"
     res.mkdir()
-    (res / "results.json").write_text(json.dumps({"results": [_record("toy_rate")], "commit": "c0ffee"}))
+    rec = dict(_record("toy_rate"), figures=[str(res / "toy_rate.png"), str(res / "toy_rate.pdf")], seconds=1.5)
+    (res / "results.json").write_text(json.dumps({"schema": "adago-theory/verify-results/1",
+                                                  "updated": "c0ffee", "checks": {"toy_rate": rec}}))
     fig, ax = plt.subplots()
     ax.plot([1, 2], [2, 1])
     fig.savefig(res / "toy_rate.png")

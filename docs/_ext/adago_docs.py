@@ -235,7 +235,8 @@ def load_results(path):
                 meta = {k: v for k, v in data.items() if k != key}
                 break
     if isinstance(body, dict):
-        if not body or not all(isinstance(v, dict) and ("claim" in v or "verdict" in v) for v in body.values()):
+        if not body or not all(isinstance(v, dict) and ("claim" in v or "verdict" in v or "error" in v)
+                               for v in body.values()):
             body = None  # not a name -> record mapping
         else:
             body = [{"name": k, **v} for k, v in body.items()]
@@ -323,6 +324,8 @@ def _check_function(name):
         return None, None
     checks = getattr(verify, "CHECKS", {}) or {}
     fn = checks.get(name)
+    if isinstance(fn, (tuple, list)) and fn:  # name -> (check_fn, plot_fn)
+        fn = fn[0]
     if fn is None or not callable(fn):
         return None, None
     pub = [n for n in getattr(verify, "__all__", ()) if getattr(verify, n, None) is fn]
@@ -335,7 +338,32 @@ def _check_function(name):
     return None, fn
 
 
-def render_check_page(entry, figures=(), *, function_path=None, results_label="") -> str:
+def math_block(text) -> str:
+    r"""A ``claim_math`` string as display math: ``$...$`` segments (text inside math) become ``\text{...}``.
+
+    Examples
+    --------
+    >>> math_block(r"x \to 0$ (cubic); $y = 1")
+    'x \\to 0\\quad\\text{(cubic);}\\quad y = 1'
+    """
+    parts = str(text).strip().split("$")
+    out = []
+    for i, p in enumerate(parts):
+        if i % 2 == 0:
+            out.append(p)
+        elif p.strip():
+            out.append(r"\quad\text{" + p.strip().replace("{", r"\{").replace("}", r"\}") + r"}\quad ")
+    return "".join(out).strip()
+
+
+def _check_title(name, fn):
+    """The first line of the check function's docstring (its one-line summary), else the name."""
+    doc = inspect.getdoc(fn) if fn is not None else None
+    line = doc.strip().splitlines()[0].strip().rstrip(".") if doc and doc.strip() else ""
+    return line or name
+
+
+def render_check_page(entry, figures=(), *, function_path=None, results_label="", title=None) -> str:
     r"""The reStructuredText page of one check record.
 
     Parameters
@@ -352,7 +380,7 @@ def render_check_page(entry, figures=(), *, function_path=None, results_label=""
     name = entry["name"]
     claim = entry.get("claim", name)
     out = [_GENERATED_MARK, f".. _check-{name}:\n\n"]
-    title = rst_escape(claim)
+    title = rst_escape(title or name)
     out.append(f"{title}\n{'=' * max(len(title), 3)}\n\n")
     verdict = _verdict_word(entry)
     cls = "pass" if verdict == "PASS" else "fail"
@@ -365,6 +393,10 @@ def render_check_page(entry, figures=(), *, function_path=None, results_label=""
         ["source", rst_escape(entry.get("source", "—"))],
         ["configuration", "quick (test-suite sizes)" if entry.get("quick") else "full"],
     ]
+    if entry.get("seconds") is not None:
+        meta_rows.append(["run time", f"{float(entry['seconds']):.1f} s"])
+    if entry.get("seed") is not None:
+        meta_rows.append(["seed", rst_escape(entry["seed"])])
     if results_label:
         meta_rows.append(["results", rst_escape(results_label)])
     out.append(_list_table(["", ""], meta_rows, widths=[18, 82]).replace("   :header-rows: 1\n", "   :header-rows: 0\n", 1)
@@ -375,9 +407,14 @@ def render_check_page(entry, figures=(), *, function_path=None, results_label=""
                    "the test suite uses). The full run is ``python -m verify " + name +
                    " --out docs/figures``; the site built with ``--full`` shows it.\n\n")
 
+    err = entry.get("error")
+    if err:
+        out.append(".. error::\n\n   The check did not complete: it raised, or its figure could not be drawn. "
+                   "The record's error:\n\n   .. code-block:: text\n\n"
+                   + "\n".join("      " + ln for ln in str(err).rstrip().splitlines()) + "\n\n")
     out.append("Statement\n---------\n\n")
-    out.append(_paragraphs(claim) + "\n\n")
-    cm = str(entry.get("claim_math", "")).strip()
+    out.append(_paragraphs(claim if "claim" in entry else "The record holds no claim (the check raised).") + "\n\n")
+    cm = math_block(entry.get("claim_math", ""))
     if cm:
         out.append(".. math::\n\n" + "\n".join("   " + ln for ln in cm.splitlines()) + "\n\n")
 
@@ -469,7 +506,7 @@ def render_checks_index(entries, *, results_label="", summary_page=None, howto=N
     out.append(f"**{n_pass} of {len(entries)} checks pass.**\n\n")
     rows = []
     for e in entries:
-        rows.append([f":ref:`{_literal(e['name'])} <check-{e['name']}>`", rst_escape(e.get("claim", "")),
+        rows.append([f":ref:`{e['name']} <check-{e['name']}>`", rst_escape(e.get("claim", "")),
                      rst_escape(e.get("kind", "")), rst_escape(", ".join(_provenance_list(e))),
                      f"**{_verdict_word(e)}**"])
     if rows:
@@ -490,6 +527,20 @@ def _write_if_changed(path: Path, text: str):
         path.write_text(text, encoding="utf-8")
 
 
+def _results_label(results_path, meta) -> str:
+    """Where and when the results were made, from the file's metadata."""
+    label = f"{Path(results_path).name} of the run in {Path(results_path).parent.name}/"
+    for key in ("updated", "commit", "date", "created", "machine", "host"):
+        if key in meta:
+            label += f", {key} {meta[key]}"
+    env = meta.get("environment")
+    if isinstance(env, dict):
+        parts = [f"{k} {v}" for k, v in env.items() if v and k in ("python", "numpy", "adago_theory", "platform")]
+        if parts:
+            label += " (" + ", ".join(parts) + ")"
+    return label
+
+
 def write_check_pages(results_path, outdir, *, results_label="", summary_page=None):
     """Write ``outdir/index.rst``, one ``outdir/<name>.rst`` per check and ``outdir/figures/*.png``.
 
@@ -500,10 +551,7 @@ def write_check_pages(results_path, outdir, *, results_label="", summary_page=No
     entries, meta = load_results(results_path)
     entries = sorted(entries, key=lambda e: str(e["name"]))
     if not results_label:
-        results_label = str(results_path)
-        for key in ("commit", "date", "created", "machine", "host"):
-            if key in meta:
-                results_label += f", {key} {meta[key]}"
+        results_label = _results_label(results_path, meta)
     outdir.mkdir(parents=True, exist_ok=True)
     figdir = outdir / "figures"
     keep = {"index.rst"}
@@ -517,8 +565,9 @@ def write_check_pages(results_path, outdir, *, results_label="", summary_page=No
                 shutil.copyfile(f, dest)
             keep_figs.add(dest.name)
             figs.append(f"figures/{f.name}")
-        fpath, _ = _check_function(e["name"])
-        page = render_check_page(e, figs, function_path=fpath, results_label=results_label)
+        fpath, fn = _check_function(e["name"])
+        page = render_check_page(e, figs, function_path=fpath, results_label=results_label,
+                                 title=_check_title(e["name"], fn))
         _write_if_changed(outdir / f"{e['name']}.rst", page)
         keep.add(f"{e['name']}.rst")
     howto = "/howto/new-check" if (outdir.parent / "howto" / "new-check.md").is_file() else None
@@ -748,6 +797,10 @@ def _builder_inited(app):
                 p.unlink()
         return
     names = write_check_pages(results, src / "checks", summary_page=summary)
+    # the pages' examples can redraw a figure from this very file (docs/howto/reproduce-figure.md)
+    if "sphinx.ext.doctest" in app.extensions:
+        app.config.doctest_global_setup = (app.config.doctest_global_setup or "") + \
+            f"\nRESULTS_JSON = {str(Path(results).resolve())!r}\n"
     logger.info(f"adago_docs: {len(names)} check pages from {results}")
 
 
@@ -789,6 +842,49 @@ def _missing_reference(app, env, node, contnode):
         # __all__): show the name as text; only references to objects that do not exist are errors
         return contnode
     return None
+
+
+def _defining_module(name, obj):
+    """The module of our packages that assigns ``name = obj`` at top level, and its ``#:`` doc lines."""
+    from sphinx.pycode import ModuleAnalyzer
+
+    best = None
+    for modname, mod in sorted(sys.modules.items()):
+        if mod is None or modname.split(".")[0] not in _OWN_TOP or getattr(mod, name, None) is not obj:
+            continue
+        try:
+            an = ModuleAnalyzer.for_module(modname)
+            an.analyze()
+        except Exception:  # noqa: BLE001 -- no source (a namespace or a compiled module)
+            continue
+        assigned = re.search(rf"^{re.escape(name)}\s*(:[^=\n]*)?=", getattr(an, "code", "") or "", re.M)
+        if assigned or ("", name) in an.attr_docs:
+            doc = list(an.attr_docs.get(("", name), []))
+            if best is None or doc:
+                best = (modname, doc)
+    return best
+
+
+def _process_docstring(app, what, name, obj, options, lines):
+    """A module constant documented under a re-exported name gets its own ``#:`` comment, never its type's docstring.
+
+    (autodoc falls back to ``type(obj).__doc__`` — "Built-in immutable sequence." for a tuple —
+    when the documented module has no ``#:`` comment for the name, as for every re-export.)
+    """
+    if what not in ("data", "attribute") or inspect.isclass(obj) or callable(obj):
+        return
+    tdoc = inspect.getdoc(type(obj)) or ""
+    text = "\n".join(lines).strip()
+    if text and tdoc and not tdoc.startswith(text.split("\n")[0].strip()):
+        return
+    found = _defining_module(name.rsplit(".", 1)[-1], obj)
+    if found is None:
+        lines[:] = []
+        return
+    modname, doc = found
+    lines[:] = [ln for ln in doc] if doc else [f"A constant of :mod:`{modname}` (described in its module docstring)."]
+    if lines and lines[-1].strip():
+        lines.append("")
 
 
 def _source_read(app, docname, source):
@@ -861,10 +957,16 @@ def _autolist_directive():
 
 
 def setup(app):
+    # accessible-pygments (a dependency of the theme) calls logging.basicConfig(level=INFO) on import,
+    # after which every PDF a page example saves prints fontTools' subsetting log; keep it quiet
+    import logging
+
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     app.add_config_value("adago_results", "auto", "env")
     app.add_config_value("adago_api_packages", PACKAGES, "env")
     app.connect("builder-inited", _builder_inited)
     app.connect("source-read", _source_read)
     app.connect("missing-reference", _missing_reference)
+    app.connect("autodoc-process-docstring", _process_docstring, priority=400)  # before numpydoc
     app.add_directive("adago-autolist", _autolist_directive())
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
