@@ -113,3 +113,10 @@ def test_step_rejects_mismatched_shape_dtype_backend_and_state():
         opt.init(np.ones(3))
     with pytest.raises(TypeError, match="real floating dtype"):
         opt.init(np.ones((3, 2), dtype=np.int64))
+
+
+def test_the_name_registry_holds_every_factory():
+    from adago_theory.optim import OPTIMIZERS
+
+    assert OPTIMIZERS == {"muon": muon, "adago": adago, "namo": namo, "namo_d": namo_d, "polargrad": polargrad,
+                          "sgd": sgd, "adamw": adamw, "adagrad_norm": adagrad_norm}

@@ -23,7 +23,20 @@ from .muon import MuonState, muon
 from .namo import NAMODState, NAMOState, namo, namo_d
 from .polargrad import PolarGradState, polargrad
 
+#: Optimizer names of run configurations and the command line (``--optimizer NAME``) -> factory.
+OPTIMIZERS = {
+    "muon": muon,
+    "adago": adago,
+    "namo": namo,
+    "namo_d": namo_d,
+    "polargrad": polargrad,
+    "sgd": sgd,
+    "adamw": adamw,
+    "adagrad_norm": adagrad_norm,
+}
+
 __all__ = [
+    "OPTIMIZERS",
     "Optimizer",
     "NonFiniteGradientError",
     "init_all",
