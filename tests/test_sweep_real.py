@@ -11,12 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import problems  # the problem suite: a test may import it (adago_theory itself may not)
 from adago_theory import run
 from adago_theory.optim import OPTIMIZERS
 from adago_theory.sweep import ConfigError, expand_grid, load_results, run_id, run_one, run_sweep
 from test_cli import _one_line_error, cli
-
-problems = pytest.importorskip("problems")
 
 ADAGO = {"name": "adago", "eta": "0.5*T^-0.5", "gamma": 1.0, "eps": 1e-3}
 MUON = {"name": "muon", "eta": 0.05, "orth": "svd"}
