@@ -274,28 +274,33 @@ EXAMPLE_TOML = """\
 T = [64, 128, 256, 512]      # horizons: one run per T
 seeds = 4                    # seeds 0..3, batched inside each run (or a list: [0, 5, 7])
 seed = 0                     # base seed; also seeds the problem instance
-stochastic = false
+stochastic = false           # true: stochastic gradients (add batch_size = B)
 backend = "numpy"            # numpy | torch | cupy
 dtype = "float64"
 
 [[problem]]
-name = "{problem}"
-{problem_params}
+{problem}
 [[optimizer]]
-name = "{optimizer}"
-{optimizer_params}
-# another optimizer: add another [[optimizer]] table
-"""
+{optimizer1}
+[[optimizer]]
+{optimizer2}"""
 
 
 def _example_toml():
+    """A commented grid; concrete when the usual problem and optimizers are registered."""
     from .sweep.registry import optimizer_names, problem_names
 
     probs, opts = problem_names(), optimizer_names()
-    return EXAMPLE_TOML.format(
-        problem=probs[0] if probs else "PROBLEM_NAME", problem_params="# problem parameters, e.g. m = 16\n",
-        optimizer=opts[0] if opts else "OPTIMIZER_NAME",
-        optimizer_params='eta = "0.5*T^-0.5"          # horizon rule: eta = 0.5 / sqrt(T)\n')
+    problem = ('name = "matrix_least_squares"\nm = 16\nn = 8\nkappa_A = [10.0, 1000.0]   # two conditionings\n'
+               if "matrix_least_squares" in probs else
+               f'name = "{probs[0] if probs else "PROBLEM_NAME"}"\n# its parameters, e.g. m = 16\n')
+    opt1 = ('name = "adago"\neta = 0.5\ngamma = 1.0\n'
+            'eps = "1e-2*T^-0.75"         # a horizon rule: eps = 0.01 T^(-3/4) (the stochastic tuning shape\n'
+            '                             # of toolkits.md section 8, unverified there)\n' if "adago" in opts else
+            f'name = "{opts[0] if opts else "OPTIMIZER_NAME"}"\neta = "0.5*T^-0.5"\n')
+    opt2 = ('name = "muon"\neta = [0.01, 0.05]           # two step sizes\n' if "muon" in opts else
+            '# another optimizer: name = "..." and its hyperparameters\n')
+    return EXAMPLE_TOML.format(problem=problem, optimizer1=opt1, optimizer2=opt2)
 
 
 def _cmd_sweep(args):

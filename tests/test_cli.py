@@ -164,7 +164,8 @@ def test_print_example_is_a_valid_grid(tmp_path):
     (tmp_path / "ex.toml").write_text(res.stdout)
     spec = load_grid_file(tmp_path / "ex.toml")
     assert spec["T"] == [64, 128, 256, 512] and spec["seeds"] == 4
-    assert spec["optimizer"][0]["eta"] == "0.5*T^-0.5"
+    assert spec["optimizer"][0]["eps"] == "1e-2*T^-0.75"
+    assert main(["sweep", str(tmp_path / "ex.toml"), "--dry-run", "--out", str(tmp_path / "s")]) == 0
 
 
 def test_progress_bar_only_on_a_terminal(tmp_path, capsys):

@@ -49,7 +49,7 @@ def test_fit_recovers_exact_power_law(tmp_path):
     icpt = sorted(fits.intercept)
     np.testing.assert_allclose(icpt, [np.log(3.0 * 1.1), np.log(6.0 * 1.1)], rtol=1e-12)
     labels = set(fits.label)
-    assert any("scaling=eta=0.5*T^-0.5" in lab for lab in labels) and any("eta=0.1" in lab for lab in labels)
+    assert labels == {"gd eta=0.5*T^-0.5", "gd eta=0.1"}
 
 
 def test_fit_matches_scipy_on_noisy_data(tmp_path):
@@ -58,7 +58,7 @@ def test_fit_matches_scipy_on_noisy_data(tmp_path):
     noise = {(T, s): float(np.exp(0.3 * rng.standard_normal())) for T in Ts for s in seeds}
     df = load_results(_power_law_store(tmp_path, Ts=Ts, seeds=seeds, noise=noise))
     fits = fit_rates(df, "y", statistic="final")
-    row = fits[fits.label.str.contains("scaling")].iloc[0]
+    row = fits[fits.label == "gd eta=0.5*T^-0.5"].iloc[0]
     # independent reference: mean over seeds per T, then scipy on the logs
     yT = np.array([np.mean([3.0 * T**-0.5 * (1 + s / 10) * noise[(T, s)] for s in seeds]) for T in Ts])
     lr = stats.linregress(np.log(Ts), np.log(yT))

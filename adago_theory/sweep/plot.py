@@ -48,6 +48,9 @@ def _label(row: dict, varying: list[str]) -> str:
         v = row[c]
         if v is None or (isinstance(v, float) and np.isnan(v)) or v == "":
             continue
+        if c == "scaling":  # "eta=0.5*T^-0.5;eps=..." is already name=value
+            parts.append(str(v).replace(";", " "))
+            continue
         name = c[4:] if c.startswith("opt_") else c[5:] if c.startswith("prob_") else c
         parts.append(f"{name}={v:g}" if isinstance(v, float) else f"{name}={v}")
     return " ".join(parts)
@@ -203,6 +206,9 @@ def _figure(n_panels: int, *, legend_right=False):
     return fig, axes[:n_panels]
 
 
+_LEGEND_INSIDE = 4  # more legend entries than this go to the right of the axes
+
+
 def _n_colors(ax) -> int:
     import matplotlib
 
@@ -219,7 +225,7 @@ def _legend(ax):
     n = len(ax.get_legend_handles_labels()[0])
     if n == 0:
         return
-    if n <= 6:
+    if n <= _LEGEND_INSIDE:
         ax.legend(fontsize=6, frameon=False)
     else:
         ax.legend(fontsize=6, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
@@ -229,7 +235,7 @@ def _panels(df, ax, n_entries=0):
     problems = list(dict.fromkeys(df["problem"])) if "problem" in df.columns else [None]
     if ax is not None:
         return ax.figure, [(None, ax)]
-    fig, axes = _figure(len(problems), legend_right=n_entries > 6)
+    fig, axes = _figure(len(problems), legend_right=n_entries > _LEGEND_INSIDE)
     return fig, list(zip(problems, axes))
 
 
