@@ -1,0 +1,47 @@
+"""Tests of verify.hyperparams (issue 5, item 10): quick verdict, eps = eta^2 control, curve statistics, plot."""
+
+import numpy as np
+import pytest
+
+from verify.hyperparams import check_hyperparams, curve_stats, plot_hyperparams
+from verify.result import CheckResult
+
+
+@pytest.fixture(scope="module")
+def result():
+    return check_hyperparams(quick=True, rng=19)
+
+
+def test_quick_verdict_positive_and_control_negative(result):
+    assert result.verdict is True, result.verdict_text
+    assert result.negative_control["verdict"] is False, result.negative_control["verdict_text"]
+    z = result.measured["zones"]
+    assert z["slow"] and z["oscillation"] and z["best_interior"]
+    assert result.measured["sensitivity"]["AdaGO"] < result.measured["sensitivity"]["Muon"]
+
+
+def test_curve_stats_closed_forms():
+    K = 41
+    t = np.arange(K, dtype=float)
+    smooth = np.exp(-0.1 * t)[:, None]                       # log f linear: jitter = 0.1, trend = -0.1 * 10
+    zig = (1.0 + 0.5 * (t % 2))[:, None]                     # alternates 1, 1.5: jitter = log 1.5
+    st = curve_stats(np.hstack([smooth, zig]))
+    np.testing.assert_allclose(st["osc"], [0.1, np.log(1.5)], rtol=1e-12)
+    np.testing.assert_allclose(st["trend"][0], -0.1 * (K - 1 - (3 * K) // 4), rtol=1e-12)
+    np.testing.assert_allclose(st["final"][0], np.exp(-0.1 * t[-4:]).mean(), rtol=1e-12)
+
+
+def test_plot_and_json_roundtrip(result, tmp_path):
+    from matplotlib.figure import Figure
+
+    from adago_theory.plotting import save_figure
+
+    fig = plot_hyperparams(CheckResult.from_json(result.to_json()))
+    assert isinstance(fig, Figure)
+    assert {p.suffix for p in save_figure(fig, tmp_path / "hyperparams")} == {".png", ".pdf"}
+
+
+@pytest.mark.parametrize("kw", [dict(steps=5), dict(seeds=0), dict(backend="mlx")])
+def test_bad_arguments(kw):
+    with pytest.raises(ValueError):
+        check_hyperparams(quick=True, **kw)
