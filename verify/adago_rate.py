@@ -458,12 +458,13 @@ def plot_adago_rate(result):
         cax.plot(midn, fits["noise_dominated_mean"].eoc, color=purple, marker="d", linestyle=":",
                  label="chain mean")
         cax.axhline(RATE, color="0.35", linestyle="--", linewidth=1.0)
-        cax.axhspan(RATE - 1.0, RATE + result.params["delta"], color=OKABE_ITO[2], alpha=0.08, linewidth=0)
+        cax.axhspan(RATE - 1.0, RATE + result.params["delta"], color=OKABE_ITO[2], alpha=0.08, linewidth=0,
+                    label=r"pass zone $\leq -1/4+\delta$")
         cax.set_xscale("log")
         cax.set_ylim(-1.0, 0.3)
         cax.set_xlabel("horizon $T$")
         cax.set_ylabel("local slope (EOC)")
-        cax.set_title("local slopes (shaded: pass zone)")
+        cax.set_title("local slopes")
         cax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=6, ncol=2)
         from matplotlib.ticker import NullFormatter
 

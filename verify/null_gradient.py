@@ -57,7 +57,7 @@ def _setups(L_fro, r):
 def _controls():
     return {
         "Muon (control)": muon(MUON_ETA, beta=BETA, nesterov=False, orth="svd"),
-        "AdaGO, constant eps = eta^2 (control)": adago(ETA, gamma=GAMMA, eps=ETA**2, beta=BETA, orth="svd"),
+        "AdaGO, eps = eta^2 (control)": adago(ETA, gamma=GAMMA, eps=ETA**2, beta=BETA, orth="svd"),
     }
 
 
@@ -205,7 +205,7 @@ def plot_null_gradient(result):
         for n, s, col in series:
             al = np.asarray(s["alpha"])[1:]
             t = np.arange(1, al.shape[0] + 1)
-            median_band(a, t, (al / al[0]).T, color=col, marker="", label=f"{n}: step / first step")
+            median_band(a, t, (al / al[0]).T, color=col, marker="", label=n)
         gr = np.asarray(m["AdaGO"]["grad_fro"])
         median_band(a, np.arange(1, gr.shape[0] + 1), (gr / gr[0]).T, color="0.4", marker="", linestyle=":",
                     label=r"AdaGO: $\|G_t\|_F/\|G_0\|_F$")
@@ -213,7 +213,7 @@ def plot_null_gradient(result):
         a.set_xscale("log")
         a.set_yscale("log")
         a.set_xlabel("step $t$")
-        a.set_ylabel("ratio to the first step")
+        a.set_ylabel("step size / first step size")
         a.set_title("step sizes over the run")
         a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=6, ncol=2)
         panel_label(a, "a")
@@ -224,9 +224,9 @@ def plot_null_gradient(result):
         b.set_xscale("log")
         b.set_yscale("log")
         b.invert_xaxis()
-        b.set_xlabel(r"gradient norm $\|G_t\|_F$ (median; decreasing →)")
+        b.set_xlabel(r"gradient norm $\|G_t\|_F$ (median over runs)")
         b.set_ylabel(r"update norm $\|X_t - X_{t-1}\|_F$")
-        b.set_title("update vs gradient")
+        b.set_title("update vs gradient (as it decreases →)")
         b.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=6, ncol=2)
         panel_label(b, "b")
         fig.suptitle(("PASS" if result.passed else "FAIL") + ": null-gradient consistency", fontsize=10)
