@@ -35,7 +35,8 @@ def test_bound_matches_sympy():
 
     E = adago_bound_expressions()
     s = E["symbols"]
-    for T, Delta, L, eps, eta, gamma, v0 in ((10, 2.0, 3.0, 0.3, 0.5, 10.0, 1e-6), (1000, 0.5, 1.0, 0.01, 1.0, 1.0, 1.0)):
+    cases = ((10, 2.0, 3.0, 0.3, 0.5, 10.0, 1e-6), (1000, 0.5, 1.0, 0.01, 1.0, 1.0, 1.0))
+    for T, Delta, L, eps, eta, gamma, v0 in cases:
         sub = {s["T"]: T, s["Delta"]: Delta, s["L"]: L, s["eps"]: eps, s["eta"]: eta, s["gamma"]: gamma, s["v0"]: v0}
         assert float(adago_deterministic_bound(T, Delta=Delta, L_op=L, eps=eps, eta=eta, gamma=gamma, v0=v0)) \
             == pytest.approx(float(E["ours"].subs(sub)), rel=1e-12)

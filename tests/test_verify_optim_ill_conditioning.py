@@ -25,7 +25,7 @@ def test_amplification_matches_first_order_formula_for_small_noise():
     """At a point with a tiny noise level the measured factor matches the first-order RMS formula."""
     from problems import make_matrix_least_squares
 
-    from adago_theory import default_rng, orthogonalize
+    from adago_theory import default_rng
 
     P = make_matrix_least_squares(10, 6, kappa_A=30.0, sigma2=1e-12, rng=4)
     X = np.concatenate([P.initial_point(s) for s in range(2)])
@@ -42,7 +42,6 @@ def test_amplification_matches_first_order_formula_for_small_noise():
     rms = np.sqrt(np.mean(amp ** 2, axis=0))
     np.testing.assert_allclose(rms, pred, rtol=0.2)
     np.testing.assert_allclose(kap, s[:, 0] / s[:, -1], rtol=1e-12)
-    del orthogonalize
 
 
 def test_plot_and_json_roundtrip(result, tmp_path):

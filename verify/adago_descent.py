@@ -1,4 +1,4 @@
-r"""AdaGO, deterministic: the per-step descent inequality and an explicit :math:`O(\log T/\sqrt T)` bound (issue 5, item 2).
+r"""AdaGO, deterministic: per-step descent inequality, explicit :math:`O(\log T/\sqrt T)` bound (issue 5, item 2).
 
 With exact gradients and no momentum (:math:`\beta = 0`), :math:`O_t = \mathrm{Orth}(\nabla f(\Theta_{t-1}))`,
 so :math:`\langle\nabla f(\Theta_{t-1}), O_t\rangle = \|\nabla f(\Theta_{t-1})\|_*` and
@@ -207,8 +207,8 @@ def check_adago_descent(*, horizons=None, seeds=None, backend="numpy", quick=Fal
                      f"{int(np.sum(r['n_violations']))} violations; min_t ||grad f||_* / B(T) <= "
                      f"{float(np.max(r['min_grad'] / r['bound'])):.3g} (<= 1 needed); fitted slope "
                      f"{r['fit'].slope:.3f} (B(T) ~ log T / sqrt T)")
-    cparts = [f"{n}: {int(np.sum(c['n_violations']))} violating steps, max slack/tol {float(np.max(c['max_slack'])):.3g}"
-              for n, c in ctrl.items()]
+    cparts = [f"{n}: {int(np.sum(c['n_violations']))} violating steps, max slack/tol "
+              f"{float(np.max(c['max_slack'])):.3g}" for n, c in ctrl.items()]
     negative = _negative(
         f"the same runs with momentum beta = {BETA_CONTROL} (O_t = Orth(M_t)); criteria (i) and (ii)", ctrl_ok,
         "; ".join(cparts) + (": the inequality holds (unexpected)" if ctrl_ok else
@@ -231,7 +231,8 @@ def check_adago_descent(*, horizons=None, seeds=None, backend="numpy", quick=Fal
                "L_op alpha_t^2/2 at every step, and min_{t<T} ||grad f(Theta_t)||_* <= Delta/(eps T) + L_op eps/2 + "
                "L_op eta^2 log(1 + gamma^2 T/v_0^2)/(2 eps T) at every horizon"),
         claim_math=(r"f(\Theta_t) \le f(\Theta_{t-1}) - \alpha_t\|\nabla f(\Theta_{t-1})\|_* + \tfrac{L}{2}\alpha_t^2,"
-                    r"\quad \min_{t<T}\|\nabla f(\Theta_t)\|_* \le \frac{\Delta}{\varepsilon T} + \frac{L\varepsilon}{2}"
+                    r"\quad \min_{t<T}\|\nabla f(\Theta_t)\|_* \le \frac{\Delta}{\varepsilon T}"
+                    r" + \frac{L\varepsilon}{2}"
                     r" + \frac{L\eta^2\log(1+\gamma^2T/v_0^2)}{2\varepsilon T}"),
         source=("theory.md §1.3 'A bound one can prove and test' [derived there; re-derived here without the '1 +', "
                 "SymPy in verify.symbolic.adago_bound_expressions]; AdaGO rule: seed 000 'Method Summary'; "

@@ -115,7 +115,7 @@ def adago_stochastic_schedule(T, *, scale=1.0, eta_ratio=ETA_RATIO, c_beta=1.0):
 
 
 def adago_stochastic_bound(T, *, Delta, grad0_fro, L_op, L_fro, sigma2, r, eps, eta, beta, batch_size=1):
-    r"""The bound :math:`B(T)` of the module docstring on :math:`\mathbb E\frac1T\sum_{t\le T}\|\nabla f(\Theta_{t-1})\|_*`.
+    r"""The bound :math:`B(T)` (module docstring) on :math:`\mathbb E\frac1T\sum_{t\le T}\|\nabla f(\Theta_{t-1})\|_*`.
 
     Parameters
     ----------
@@ -198,7 +198,7 @@ def _run_grid(make_opt, make_problem, horizons, seeds, stochastic=True):
 
 def check_adago_rate(*, horizons=None, horizons_nd=None, seeds=None, delta=DELTA, sigma2=1.0, backend="numpy",
                      quick=False, rng=None):
-    r"""AdaGO with horizon-dependent hyperparameters reaches :math:`O(T^{-1/4})` in expectation; Muon with a constant step does not.
+    r"""AdaGO with horizon-dependent hyperparameters reaches :math:`O(T^{-1/4})`; Muon with a constant step does not.
 
     **Claim.** With :math:`\varepsilon = cT^{-3/4}`, :math:`\eta = 4\varepsilon`,
     :math:`1-\beta = T^{-1/2}` and :math:`b = 1`,
@@ -401,7 +401,7 @@ def check_adago_rate(*, horizons=None, horizons_nd=None, seeds=None, delta=DELTA
 
 
 def plot_adago_rate(result):
-    r"""Three panels: least squares (AdaGO vs Muon, bound), noise-dominated chain (with its lower bound), local slopes."""
+    r"""Three panels: least squares (AdaGO, Muon, bound), the noise-dominated chain (lower bound), local slopes."""
     from adago_theory.plotting import OKABE_ITO, fit_line, median_band, new_figure, panel_label, reference_line
     from adago_theory.plotting import style_context
     from .fit import RateFit

@@ -6,7 +6,8 @@ The seed's "First 3 experiments" (``seeds/000_*.txt``, "Architecture Onboarding"
    η ∈ {0.01, 0.05, 0.1, 0.5, 1.0} with ε = 0.001, γ = 10.0.  Plot training loss curves to identify
    the 'oscillation zone' (too high η) vs. 'slow zone' (too low η).  Compare against Muon with same
    η values to validate adaptive benefit."
-2. "ε ablation with fixed η: set η to best value from (1), sweep ε ∈ {10⁻⁶, 10⁻⁴, 10⁻³, 10⁻², η²} …
+2. "ε ablation with fixed η: set η to best value from (1), sweep
+   ε ∈ {10⁻⁶, 10⁻⁴, 10⁻³, 10⁻², η²} …
    Verify ε < η² guideline and observe degradation when ε approaches η²."
 3. (the ill-conditioned comparison: :mod:`verify.ill_conditioning`.)
 
@@ -74,7 +75,7 @@ def _med(d, k):
 
 
 def check_hyperparams(*, steps=None, seeds=None, backend="numpy", quick=False, rng=None):
-    r"""AdaGO's η sweep shows a slow and an oscillation zone and is less η-sensitive than Muon; small ε is harmless, ε = η² degrades.
+    r"""AdaGO's η sweep: slow and oscillation zones, less η-sensitive than Muon; small ε harmless, ε = η² not.
 
     **Claim** (qualitative; seed ``000_*.txt`` "First 3 experiments", 1 and 2).  On a small
     two-layer network with mini-batch gradients: (a) in AdaGO's η sweep the smallest η is a *slow
@@ -197,7 +198,8 @@ def check_hyperparams(*, steps=None, seeds=None, backend="numpy", quick=False, r
             f"{trend['AdaGO'][0]:.2f} -> slow zone {slow}; eta = {etas[-1]:g}: final {fa[-1]:.3g} "
             f"({fa[-1] / fa[i_best]:.3g}x), jitter {oa[-1]:.3g} ({oa[-1] / oa.min():.3g}x the smallest) -> oscillation "
             f"zone {oscill}; (b) max/min final over the eta grid: AdaGO {sens['AdaGO']:.3g} vs Muon "
-            f"{sens['Muon']:.3g}: {'ok' if ok_b else 'FAIL'}; (c) eps <= eta*^2/10 = {eta_star**2 / 10:g}: final/jitter "
+            f"{sens['Muon']:.3g}: {'ok' if ok_b else 'FAIL'}; (c) eps <= eta*^2/10 = {eta_star**2 / 10:g}: "
+            f"final/jitter "
             + ", ".join(f"{e:g}: {fe[e]:.3g}/{oe[e]:.3g}" for e in small)
             + f" within {WORSE:g}x/{OSC:g}x: {'ok' if ok_c else 'FAIL'}; "
             f"(d, reported) gamma finals " + ", ".join(f"{gm:g}: {fg[gm]:.3g}" for gm in gammas)
@@ -212,9 +214,11 @@ def check_hyperparams(*, steps=None, seeds=None, backend="numpy", quick=False, r
         name="hyperparams",
         claim=("AdaGO's eta sweep has a slow zone (small eta) and an oscillation zone (large eta) around an interior "
                "best eta, and its final loss is less sensitive to eta than Muon's; at the best eta, floors "
-               "eps <= eta^2/10 are harmless and eps = eta^2 changes the run (higher final loss or jitter; gamma: reported)"),
+               "eps <= eta^2/10 are harmless and eps = eta^2 changes the run (higher final loss or jitter; "
+               "gamma: reported)"),
         claim_math=(r"\eta\ \text{sweep: slow} \mid \eta^\star \mid \text{oscillating};\ "
-                    r"\frac{\max_\eta f_T}{\min_\eta f_T}\Big|_{\rm AdaGO} < \frac{\max_\eta f_T}{\min_\eta f_T}\Big|_{\rm Muon};"
+                    r"\frac{\max_\eta f_T}{\min_\eta f_T}\Big|_{\rm AdaGO} < "
+                    r"\frac{\max_\eta f_T}{\min_\eta f_T}\Big|_{\rm Muon};"
                     r"\ \varepsilon < \eta^2"),
         source=("seed 000 'Architecture Onboarding: First 3 experiments' (1, 2), 'Failure signatures', 'Design "
                 "tradeoffs'; pytorch_optimizer AdaGO docstring via theory.md §1.2 (gamma robust)"),
@@ -356,6 +360,6 @@ def plot_hyperparams(result):
         h.set_title(r"$\gamma$ (reported)")
         h.legend(fontsize=6, loc="upper right")
         panel_label(h, "f")
-        fig.suptitle(("PASS" if result.passed else "FAIL") + ": AdaGO hyperparameter studies (seed's experiments 1–2)",
-                     fontsize=10)
+        fig.suptitle(("PASS" if result.passed else "FAIL")
+                     + ": AdaGO hyperparameter studies (seed's experiments 1–2)", fontsize=10)
     return fig

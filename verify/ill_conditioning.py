@@ -235,13 +235,15 @@ def check_ill_conditioning(*, steps=None, seeds=None, kappa=300.0, sigma2=1.0, b
         measured={"final_gap": tr.gap[-1], "gap_curve": tr.gap, "steps": tr.steps}, predicted={"factor": NONINF})
 
     dom = {o: _dominant(ef[o]) for o in ef}
-    text = (f"kappa(A) = {kappa:g}: held-out median final gap AdaGO {gmed['AdaGO']:.3g} (eta* {st['AdaGO']['eta_star']:g}), "
+    text = (f"kappa(A) = {kappa:g}: held-out median final gap AdaGO {gmed['AdaGO']:.3g} "
+            f"(eta* {st['AdaGO']['eta_star']:g}), "
             f"Muon {gmed['Muon']:.3g} (eta* {st['Muon']['eta_star']:g}), Adam {gmed['Adam']:.3g} (eta* "
             f"{st['Adam']['eta_star']:g}); (ii) AdaGO within {NONINF:g}x of both: {'ok' if ok_ii else 'FAIL'}; "
             f"best eta inside every grid: {'ok' if ok_edge else 'FAIL'}. (i) noise amplification median "
             f"{med_amp0:.3g} at the initial points (kappa(grad) {float(np.median(am['kappa_initial'])):.3g}; > 1 "
             f"needed): {'ok' if ok_i else 'FAIL'}; {med_amp1:.3g} at AdaGO's final iterates (kappa(grad) "
-            f"{float(np.median(am['kappa_final'])):.3g}, noise-dominated, reported). Which effect dominates (reported): vs Muon "
+            f"{float(np.median(am['kappa_final'])):.3g}, noise-dominated, reported). "
+            f"Which effect dominates (reported): vs Muon "
             f"{dom['Muon']} (Muon/AdaGO median ratio {ef['Muon']['median_ratio']:.3g}, mean log-ratio CI "
             f"[{ef['Muon']['ci'][0]:.3f}, {ef['Muon']['ci'][1]:.3f}]); vs Adam {dom['Adam']} (ratio "
             f"{ef['Adam']['median_ratio']:.3g}, CI [{ef['Adam']['ci'][0]:.3f}, {ef['Adam']['ci'][1]:.3f}])")
@@ -258,8 +260,9 @@ def check_ill_conditioning(*, steps=None, seeds=None, kappa=300.0, sigma2=1.0, b
         claim=("On a regression with an ill-conditioned design (kappa(A) = 300) and noisy gradients, "
                "orthogonalization amplifies the gradient noise (more where the gradient is ill-conditioned), yet "
                "AdaGO at its best eta is not worse than Muon or Adam at theirs; which effect dominates is reported"),
-        claim_math=(r"\frac{\|\mathrm{Orth}(g)-\mathrm{Orth}(\nabla f)\|_F/\sqrt r}{\|g-\nabla f\|_F/\|\nabla f\|_F} > 1;"
-                    r"\quad \mathrm{med}\,g_{\rm AdaGO} \le 1.5\,\min(\mathrm{med}\,g_{\rm Muon}, \mathrm{med}\,g_{\rm Adam})"),
+        claim_math=(r"\frac{\|\mathrm{Orth}(g)-\mathrm{Orth}(\nabla f)\|_F/\sqrt r}"
+                    r"{\|g-\nabla f\|_F/\|\nabla f\|_F} > 1;\quad \mathrm{med}\,g_{\rm AdaGO} \le "
+                    r"1.5\,\min(\mathrm{med}\,g_{\rm Muon}, \mathrm{med}\,g_{\rm Adam})"),
         source=("seed 000 'First 3 experiments' (3) and Mechanism 1 break condition; perturbation bound in "
                 "verify.noise_amplification (item 6, first half)"),
         provenance="seed text",
@@ -299,7 +302,8 @@ def plot_ill_conditioning(result):
         for n, d in st.items():
             steps = np.asarray(d["steps"], dtype=float)
             gap = np.asarray(d["gap_curve"])
-            median_band(a, steps[1:], gap[1:].T, color=cols[n], marker="", label=f"{n} ($\\eta^\\star={d['eta_star']:g}$)")
+            median_band(a, steps[1:], gap[1:].T, color=cols[n], marker="",
+                        label=f"{n} ($\\eta^\\star={d['eta_star']:g}$)")
         nc = (result.negative_control or {}).get("measured", {})
         if nc:
             a.plot(np.asarray(nc["steps"], dtype=float)[1:], np.median(np.asarray(nc["gap_curve"]), axis=1)[1:],

@@ -151,7 +151,8 @@ def check_null_gradient(*, steps=None, seeds=None, backend="numpy", quick=False,
         any(ctrl_ok.values()),
         "; ".join(f"{n}: alpha_K/alpha_1 = {float(np.median(s['alpha_ratio'])):.3g}, update ratio "
                   f"{float(np.median(s['update_ratio'])):.3g} (median), gradient ratio "
-                  f"{float(np.median(s['grad_ratio'])):.3g}: {'consistent (unexpected)' if ctrl_ok[n] else 'not consistent'}"
+                  f"{float(np.median(s['grad_ratio'])):.3g}: "
+                  + ("consistent (unexpected)" if ctrl_ok[n] else "not consistent")
                   for n, s in ctrl.items()),
         measured={n: {k: s[k] for k in ("grad_fro", "alpha", "update_norm", "alpha_ratio", "update_ratio",
                                          "grad_ratio", "loglog_slope")} for n, s in ctrl.items()},
@@ -159,7 +160,8 @@ def check_null_gradient(*, steps=None, seeds=None, backend="numpy", quick=False,
     text = "; ".join(
         f"{n}: ||G_K||/||G_0|| <= {float(np.max(s['grad_ratio'])):.2g}, alpha_K/alpha_1 <= "
         f"{float(np.max(s['alpha_ratio'])):.2g}, update ratio <= {float(np.max(s['update_ratio'])):.2g} "
-        f"(thresholds {GRAD_DROP:g}, {STEP_DROP:g}), log-log slope alpha vs ||G|| {float(np.median(s['loglog_slope'])):.2f}"
+        f"(thresholds {GRAD_DROP:g}, {STEP_DROP:g}), log-log slope alpha vs ||G|| "
+        f"{float(np.median(s['loglog_slope'])):.2f}"
         for n, s in res.items()) + f"; AdaGO alpha_t <= eps_t + eta ||G_t||/v_1 at every step: {bound_ok}"
     return CheckResult(
         name="null_gradient",

@@ -87,7 +87,7 @@ def _optimizers(orth):
 
 
 def _drive(P, X0, opt, get_U, K, noise_seed):
-    """K steps on stochastic gradients; per step the host update, state.alpha, the orthogonalizer's input, alpha_cols."""
+    """K stochastic steps; per step the host update, state.alpha, the orthogonalizer's input, alpha_cols."""
     X, state = X0, opt.init(X0)
     rng = default_rng(noise_seed, P.xp)
     D, A, Us, cols = [], [], [], []
@@ -108,7 +108,7 @@ def _sv(D):
 
 
 def check_orthogonality(*, steps=None, seeds=None, backend="numpy", quick=False, rng=None):
-    r"""Update directions are orthogonal (all singular values equal) with exact orthogonalization; NS and NAMO-D depart, as predicted.
+    r"""Update directions are orthogonal with exact orthogonalization; Newton–Schulz and NAMO-D depart as predicted.
 
     **Claim.** (i) For AdaGO, Muon, NAMO and PolarGrad with exact orthogonalization every nonzero
     singular value of the realized update :math:`\Delta_t = X_{t-1} - X_t` equals the step factor
@@ -128,7 +128,8 @@ def check_orthogonality(*, steps=None, seeds=None, backend="numpy", quick=False,
 
     **Setting.** Matrix least squares (12 × 6, :math:`\kappa(A) = \kappa(B) = 10`, so the gradients
     are ill-conditioned), stochastic gradients (additive Gaussian noise, :math:`\sigma^2 = 1`: the
-    columns' signal-to-noise ratios differ, which is what NAMO-D adapts to), :math:`S = 8` initial points as one batch, :math:`K` = 5
+    columns' signal-to-noise ratios differ, which is what NAMO-D adapts to), :math:`S = 8` initial
+    points as one batch, :math:`K` = 5
     (quick) or 20 steps per optimizer; AdaGO (:math:`\eta = 0.05`, :math:`\varepsilon = 10^{-3}`,
     :math:`\gamma = 10`, :math:`\beta = 0.95`), Muon (:math:`\eta = 0.02`, Nesterov), NAMO
     (:math:`\eta = 0.01`, official defaults otherwise), PolarGrad (:math:`\eta = 10^{-3}`), NAMO-D

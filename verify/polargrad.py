@@ -68,7 +68,7 @@ def muon_floor(mu, gamma, r):
 
 
 def _rank_and_kappa(G):
-    """Numerical rank and sigma_1/sigma_r of each matrix of a host batch (numpy.linalg.svd, independent of the optimizer)."""
+    """Numerical rank and sigma_1/sigma_r of each host matrix (numpy.linalg.svd, independent of the optimizer)."""
     s = np.linalg.svd(G, compute_uv=False)
     tol = max(G.shape[-2:]) * np.finfo(np.float64).eps * s[..., :1]
     r = np.sum(s > tol, axis=-1)
@@ -149,7 +149,7 @@ def _muon_run(P, X0, K, gamma):
 
 
 def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", quick=False, rng=None):
-    r"""PolarGrad with :math:`\gamma_k = 1/(Lr_k)` contracts at least as fast as :math:`1 - 1/(r_k\kappa_H)` and :math:`1 - 1/(\kappa_{G_k}\kappa_H)`; unscaled Muon stalls.
+    r"""PolarGrad with :math:`\gamma_k = 1/(Lr_k)` contracts at the rank and gradient-condition rates; Muon stalls.
 
     **Claim.** On an :math:`L`-smooth, :math:`\mu`-strongly convex :math:`f`, PolarGrad
     :math:`X_{k+1} = X_k - \gamma_k\|G_k\|_*\mathrm{Orth}(G_k)` with :math:`\gamma_k = 1/(Lr_k)` has
@@ -253,10 +253,12 @@ def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", q
                "1 - 1/(kappa_{G_k} kappa_H) at every step on a strongly convex least-squares problem; Muon without "
                "the nuclear-norm scale stalls above mu gamma^2 r / 8"),
         claim_math=(r"\frac{f_{k+1}-f^\star}{f_k-f^\star} \le \min\Big\{1-\frac{1}{r_k\kappa_H},\ "
-                    r"1-\frac{1}{\kappa_{G_k}\kappa_H}\Big\};\quad \max(f_k,f_{k+1})-f^\star \ge \frac{\mu\gamma^2 r}{8}"
+                    r"1-\frac{1}{\kappa_{G_k}\kappa_H}\Big\};\quad "
+                    r"\max(f_k,f_{k+1})-f^\star \ge \frac{\mu\gamma^2 r}{8}"
                     r"\ \text{(Muon)}"),
-        source=("seed 002 slides 'Convergence analysis' (factors with r_k^2, kappa_G^2) and 'PolarGrad'; theory.md §3.3 "
-                "(sharper factors, derived there); timlautk/polargrad polar_grad.py (update); Muon floor derived here"),
+        source=("seed 002 slides 'Convergence analysis' (factors with r_k^2, kappa_G^2) and 'PolarGrad'; "
+                "theory.md §3.3 (sharper factors, derived there); timlautk/polargrad polar_grad.py (update); "
+                "Muon floor derived here"),
         provenance=("seed text", "derived here", "official code"),
         kind="upper bound",
         measured={"rho": pg["rho"], "gap": pg["gap"], "rank": pg["rank"], "kappa_G": pg["kappa_G"],
@@ -283,7 +285,7 @@ def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", q
 
 
 def plot_polargrad(result):
-    """Three panels: gaps (PolarGrad, Muon with its floor, the control), 1 - rho against the bounds, the control's rho."""
+    """Three panels: gaps (PolarGrad, Muon and its floor), 1 - rho against the bounds, the control's rho."""
     from adago_theory.plotting import OKABE_ITO, median_band, new_figure, panel_label, style_context
 
     with style_context():
