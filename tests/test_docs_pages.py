@@ -207,3 +207,10 @@ def test_generated_pages_build_with_warnings_as_errors(tmp_path):
     assert "Verdict: PASS" in html and "-0.4875" in html and "c0ffee" in html
     assert (out / "_images" / "toy_rate.png").is_file()
     assert "toy_rate.html" in (out / "checks" / "index.html").read_text()
+
+
+def test_extension_examples():
+    import doctest
+
+    res = doctest.testmod(ad, optionflags=doctest.ELLIPSIS)
+    assert res.failed == 0 and res.attempted >= 5

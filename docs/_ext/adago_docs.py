@@ -186,7 +186,7 @@ def flatten(d, prefix="") -> dict:
 
 
 def _list_table(header, rows, widths=None, indent="") -> str:
-    lines = [f"{indent}.. list-table::", f"{indent}   :header-rows: 1"]
+    lines = [f"{indent}.. list-table::", f"{indent}   :header-rows: 1", f"{indent}   :class: adago-table"]
     if widths:
         lines.append(f"{indent}   :widths: " + " ".join(str(w) for w in widths))
     lines.append("")
