@@ -297,7 +297,7 @@ def plot_ill_conditioning(result):
         m = result.measured
         st = m["studies"]["ill"]
         cols = {"AdaGO": OKABE_ITO[0], "Muon": OKABE_ITO[1], "Adam": OKABE_ITO[2]}
-        fig, ax = new_figure(1, 3, width=7.2, height=3.5)
+        fig, ax = new_figure(1, 3, width=7.2, height=3.9)
         a, b, c = ax[0]
         for n, d in st.items():
             steps = np.asarray(d["steps"], dtype=float)
@@ -338,7 +338,7 @@ def plot_ill_conditioning(result):
         c.set_xlabel(r"$\kappa(\nabla f)$ at the point")
         c.set_ylabel("relative error out / relative error in")
         c.set_title("noise amplification")
-        c.legend(fontsize=6, loc="center right")
+        c.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
         panel_label(c, "c")
         fig.suptitle(("PASS" if result.passed else "FAIL") + ": AdaGO vs Muon vs Adam, ill-conditioned design",
                      fontsize=10)
