@@ -1,0 +1,88 @@
+r"""verify: every claim of the seeds as a check that measures, compares with theory, and draws its figure.
+
+Each check is one function (a PEPit-style catalogue, ``style.md`` §2)::
+
+    result = check_<name>(..., quick=False, rng=None)   # -> CheckResult
+    fig = plot_<name>(result)                           # -> matplotlib Figure
+
+registered in :data:`CHECKS` as ``name: (check_fn, plot_fn)``.  Run them with
+``python -m verify [NAMES] [--quick] [--out DIR]`` (or :func:`run_checks`).  A new check is
+a new module plus one line in :data:`CHECKS`.
+
+Importing this package imports neither matplotlib nor SymPy (checks and plots import what
+they need when called).
+"""
+
+from .claims import claims_table, write_claims
+from .adago_descent import check_adago_descent, plot_adago_descent
+from .adago_rate import check_adago_rate, plot_adago_rate
+from .fit import RateFit, fit_rate, local_slopes, ols_slope, rate_verdict
+from .hyperparams import check_hyperparams, plot_hyperparams
+from .ill_conditioning import check_ill_conditioning, plot_ill_conditioning
+from .isotropic import check_isotropic_curvature, plot_isotropic_curvature
+from .noise_amplification import check_noise_amplification, plot_noise_amplification, polar_perturbation_bound
+from .ns_error import check_ns_error, jordan_band, plot_ns_error, scalar_orbit
+from .null_gradient import check_null_gradient, plot_null_gradient
+from .orthogonality import check_orthogonality, plot_orthogonality
+from .polargrad import check_polargrad, plot_polargrad
+from .result import KINDS, PROVENANCES, CheckResult
+from .runner import load_results, run_checks, summary_table, write_results
+from .symbolic import check_symbolic_facts, plot_symbolic_facts
+
+#: The registry: name -> (check_fn, plot_fn), in the order of issue 5's list.
+CHECKS = {
+    "adago_rate": (check_adago_rate, plot_adago_rate),                                    # item 1
+    "adago_descent": (check_adago_descent, plot_adago_descent),                           # item 2
+    "ns_error": (check_ns_error, plot_ns_error),                                          # item 3
+    "orthogonality": (check_orthogonality, plot_orthogonality),                           # item 4
+    "null_gradient": (check_null_gradient, plot_null_gradient),                           # item 5
+    "noise_amplification": (check_noise_amplification, plot_noise_amplification),         # item 6 (first half)
+    "ill_conditioning": (check_ill_conditioning, plot_ill_conditioning),                  # item 6 (second half)
+    "polargrad": (check_polargrad, plot_polargrad),                                       # item 7
+    "isotropic_curvature": (check_isotropic_curvature, plot_isotropic_curvature),         # item 8
+    "symbolic_facts": (check_symbolic_facts, plot_symbolic_facts),                        # item 9
+    "hyperparams": (check_hyperparams, plot_hyperparams),                                 # item 10
+}
+
+__all__ = [
+    "CHECKS",
+    "CheckResult",
+    "PROVENANCES",
+    "KINDS",
+    "RateFit",
+    "fit_rate",
+    "local_slopes",
+    "ols_slope",
+    "rate_verdict",
+    "run_checks",
+    "load_results",
+    "write_results",
+    "summary_table",
+    "claims_table",
+    "write_claims",
+    "check_ns_error",
+    "plot_ns_error",
+    "scalar_orbit",
+    "jordan_band",
+    "check_noise_amplification",
+    "plot_noise_amplification",
+    "polar_perturbation_bound",
+    "check_isotropic_curvature",
+    "plot_isotropic_curvature",
+    "check_symbolic_facts",
+    "plot_symbolic_facts",
+    "check_adago_rate",
+    "plot_adago_rate",
+    "check_adago_descent",
+    "plot_adago_descent",
+    "check_orthogonality",
+    "plot_orthogonality",
+    "check_null_gradient",
+    "plot_null_gradient",
+    "check_ill_conditioning",
+    "plot_ill_conditioning",
+    "check_polargrad",
+    "plot_polargrad",
+    "check_hyperparams",
+    "plot_hyperparams",
+]
