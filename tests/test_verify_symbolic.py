@@ -1,0 +1,65 @@
+"""Symbolic facts check: quick verdict, negative control, and the derived expressions at random values."""
+
+import math
+
+import numpy as np
+import pytest
+
+from verify.symbolic import adago_bound_expressions, check_symbolic_facts, ns_polynomial
+
+
+@pytest.fixture(scope="module")
+def quick_result():
+    return check_symbolic_facts(quick=True, rng=0)
+
+
+def test_quick_verdict_and_negative_control(quick_result):
+    r = quick_result
+    assert r.verdict, r.verdict_text
+    assert all(v["holds"] for v in r.measured.values())
+    assert r.negative_verdict is False
+    assert r.passed
+
+
+def test_stated_numbers(quick_result):
+    m = quick_result.measured
+    assert m["jordan_p1"]["value"] == pytest.approx(0.701, abs=1e-15)
+    fp = np.asarray(m["jordan_repelling_fixed_points"]["value"], float)
+    # independent: numpy roots of p(x) - x
+    roots = np.roots([2.0315, 0, -4.7750, 0, 3.4445 - 1.0, 0])
+    pos = np.sort(roots[(np.abs(roots.imag) < 1e-12) & (roots.real > 0)].real)
+    np.testing.assert_allclose(fp[:2], pos, rtol=1e-12)
+    lo, hi = m["jordan_band"]["value"]
+    assert (lo, hi) == pytest.approx((0.6818, 1.1344), abs=5e-5)  # theory.md §5.1
+    from verify.ns_error import jordan_band
+
+    lo_n, hi_n, _ = jordan_band()  # numpy route: np.roots of p'
+    assert (lo, hi) == pytest.approx((lo_n, hi_n), abs=1e-12)
+
+
+def test_adago_bound_expressions_numerically():
+    E = adago_bound_expressions()
+    s = E["symbols"]
+    vals = {s["T"]: 1000.0, s["L"]: 2.0, s["Delta"]: 3.0, s["eta"]: 0.1, s["eps"]: 0.05, s["gamma"]: 10.0,
+            s["v0"]: 1.0}
+    ours = float(E["ours"].subs(vals))
+    by_hand = (3.0 / (0.05 * 1000) + 2.0 * 0.05 / 2
+               + 2.0 * 0.1**2 * math.log(1 + 100.0 * 1000) / (2 * 0.05 * 1000))
+    assert ours == pytest.approx(by_hand, rel=1e-12)
+    assert float(E["difference"].subs(vals)) == pytest.approx(2.0 * 0.01 / (2 * 0.05 * 1000), rel=1e-12)
+    assert float(E["c_star"].subs(vals)) == pytest.approx(math.sqrt(2 * 3.0 / 2.0), rel=1e-12)
+
+
+def test_adago_lemma_on_a_hand_sequence():
+    # a_t = 1, v0 = 1: sum 1/(1+t) for t=1..T <= log(1+T)
+    T = 50
+    lhs = sum(1.0 / (1 + t) for t in range(1, T + 1))
+    assert lhs <= math.log(1 + T)
+    assert lhs > 1.0  # the no-log control fails here
+
+
+def test_ns_polynomial_is_exact():
+    import sympy as sp
+
+    p, x = ns_polynomial((3.4445, -4.7750, 2.0315))
+    assert p.subs(x, 1) == sp.Rational(701, 1000)
