@@ -92,3 +92,13 @@ def test_parameter_validation():
         check_isotropic_curvature(powers=(3.0, 4.0), quick=True)
     with pytest.raises(ValueError, match="p must be"):
         solve_power_model([2.0, 1.0], 0.5)
+
+
+def test_plot(quick_result):
+    from matplotlib.figure import Figure
+
+    from verify.isotropic import plot_isotropic_curvature
+
+    fig = plot_isotropic_curvature(quick_result)
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    assert fig.axes[0].get_xscale() == "log"

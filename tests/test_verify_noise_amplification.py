@@ -100,3 +100,14 @@ def test_bad_parameters(kw, match):
 def test_bound_input_validation():
     with pytest.raises(ValueError, match="same shape"):
         polar_perturbation_bound(np.ones((3, 2)), np.ones((2, 3)))
+
+
+def test_plot(quick_result):
+    from matplotlib.figure import Figure
+
+    from verify.noise_amplification import plot_noise_amplification
+
+    fig = plot_noise_amplification(quick_result)
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    legend = " ".join(t.get_text() for t in fig.axes[0].get_legend().get_texts())
+    assert "fit slope" in legend  # the fitted slope with its CI is in the legend

@@ -89,3 +89,13 @@ def test_backends(backend):
 def test_bad_parameters(kw, match):
     with pytest.raises(ValueError, match=match):
         check_ns_error(quick=True, **kw)
+
+
+def test_plot(quick_result):
+    from matplotlib.figure import Figure
+
+    from verify.ns_error import plot_ns_error
+
+    fig = plot_ns_error(quick_result)
+    assert isinstance(fig, Figure) and len(fig.axes) == 4
+    assert all(ax.get_yscale() == "log" for ax in fig.axes[:3])

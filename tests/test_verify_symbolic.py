@@ -63,3 +63,12 @@ def test_ns_polynomial_is_exact():
 
     p, x = ns_polynomial((3.4445, -4.7750, 2.0315))
     assert p.subs(x, 1) == sp.Rational(701, 1000)
+
+
+def test_plot(quick_result):
+    from matplotlib.figure import Figure
+
+    from verify.symbolic import plot_symbolic_facts
+
+    fig = plot_symbolic_facts(quick_result)
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
