@@ -94,7 +94,7 @@ def run_module_doctests(modules=None, *, verbose=False):
 
 
 def _run_verify(out_dir: Path, *, quick: bool, cwd: Path) -> Path:
-    cmd = [sys.executable, "-m", "verify", "--out", str(out_dir)] + (["--quick"] if quick else [])
+    cmd = [sys.executable, "-m", "verify", "--no-progress", "--out", str(out_dir)] + (["--quick"] if quick else [])
     print(f"docs: {' '.join(cmd[1:])}", flush=True)
     env = dict(os.environ, MPLBACKEND="Agg")
     proc = subprocess.run(cmd, cwd=str(cwd), env=env)

@@ -157,3 +157,27 @@ def test_console_command_is_valid(page, cmd, tmp_path):
         elif argv[:3] == ["python", "-m", "adago_theory.docs_build"]:
             ok, err = _parse_ok(docs_build.build_parser(), argv[3:])
             assert ok, f"{page}: {cmd!r}: {err}"
+
+
+def _toml_blocks():
+    out = []
+    for page in _pages():
+        for block in re.findall(r"^```toml\n(.*?)^```", page.read_text(encoding="utf-8"), re.S | re.M):
+            out.append((page.relative_to(DOCS).as_posix(), block))
+    return out
+
+
+TOML = _toml_blocks()
+
+
+@pytest.mark.parametrize("page,grid", TOML, ids=[p for p, _ in TOML])
+def test_grid_files_shown_in_the_docs_are_valid(page, grid, tmp_path):
+    # a grid file on a page is checked by the CLI itself: names, parameters, horizon rules
+    from adago_theory import cli
+
+    f = tmp_path / "grid.toml"
+    f.write_text(grid)
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        status = cli.main(["sweep", str(f), "--dry-run", "--out", str(tmp_path / "store")])
+    assert status == 0, f"{page}: {err.getvalue()}"

@@ -357,10 +357,12 @@ def math_block(text) -> str:
 
 
 def _check_title(name, fn):
-    """The first line of the check function's docstring (its one-line summary), else the name."""
+    """The summary paragraph of the check function's docstring (reStructuredText), or None."""
     doc = inspect.getdoc(fn) if fn is not None else None
-    line = doc.strip().splitlines()[0].strip().rstrip(".") if doc and doc.strip() else ""
-    return line or name
+    if not doc or not doc.strip():
+        return None
+    para = " ".join(re.split(r"\n\s*\n", doc.strip())[0].split()).rstrip(".")
+    return para or None
 
 
 def render_check_page(entry, figures=(), *, function_path=None, results_label="", title=None) -> str:
@@ -380,7 +382,8 @@ def render_check_page(entry, figures=(), *, function_path=None, results_label=""
     name = entry["name"]
     claim = entry.get("claim", name)
     out = [_GENERATED_MARK, f".. _check-{name}:\n\n"]
-    title = rst_escape(title or name)
+    # a docstring summary is reStructuredText already (it may hold :math:); anything else is escaped
+    title = title if (title and title.count("`") % 2 == 0) else rst_escape(title or name)
     out.append(f"{title}\n{'=' * max(len(title), 3)}\n\n")
     verdict = _verdict_word(entry)
     cls = "pass" if verdict == "PASS" else "fail"
@@ -399,7 +402,7 @@ def render_check_page(entry, figures=(), *, function_path=None, results_label=""
         meta_rows.append(["seed", rst_escape(entry["seed"])])
     if results_label:
         meta_rows.append(["results", rst_escape(results_label)])
-    out.append(_list_table(["", ""], meta_rows, widths=[18, 82]).replace("   :header-rows: 1\n", "   :header-rows: 0\n", 1)
+    out.append(_list_table(["", ""], meta_rows, widths=[24, 76]).replace("   :header-rows: 1\n", "   :header-rows: 0\n", 1)
                .replace("   * - \\ \n     - \\ \n", "", 1))
     out.append("\n")
     if entry.get("quick"):
@@ -605,7 +608,7 @@ def find_results(setting, srcdir, *, run_quick=True, log=print):
         return quick if quick.is_file() else None
     log(f"adago_docs: no results found; running python -m verify --quick --out {quick_dir}")
     env = dict(os.environ, MPLBACKEND="Agg")
-    proc = subprocess.run([sys.executable, "-m", "verify", "--quick", "--out", str(quick_dir)],
+    proc = subprocess.run([sys.executable, "-m", "verify", "--quick", "--no-progress", "--out", str(quick_dir)],
                           cwd=str(srcdir.parent), env=env, capture_output=True, text=True)
     if proc.returncode not in (0, 1) or not quick.is_file():
         tail = (proc.stdout + proc.stderr)[-2000:]
@@ -771,10 +774,27 @@ def _import_dotted(path):
     return None
 
 
+def _quiet_root_logger():
+    """Undo ``logging.basicConfig(level=INFO)`` of accessible-pygments (a dependency of the theme).
+
+    Without this, every library that logs at INFO level (fontTools when a PDF is saved, Dask's
+    scheduler and workers in the sweep example) prints into the build output.
+    """
+    import logging as _logging
+
+    root = _logging.getLogger()
+    if root.level < _logging.WARNING:
+        root.setLevel(_logging.WARNING)
+    for h in root.handlers:  # records of loggers with their own INFO level still reach these
+        if h.level < _logging.WARNING:
+            h.setLevel(_logging.WARNING)
+
+
 def _builder_inited(app):
     from sphinx.util import logging
 
     logger = logging.getLogger("adago_docs")
+    _quiet_root_logger()
     src = Path(app.srcdir)
     written, documented = write_api_pages(src / "api" / "generated", tuple(app.config.adago_api_packages))
     app.env.adago_documented = {k: v for k, v in documented.items() if isinstance(k, int)}
