@@ -609,6 +609,10 @@ def plot_isotropic_curvature(result):
             a.plot(x, s / s[0], marker="o", color=OKABE_ITO[i], label=k)
         a.set_xscale("log")
         a.set_yscale("log")
+        from matplotlib.ticker import NullFormatter
+
+        a.xaxis.set_minor_formatter(NullFormatter())
+        a.yaxis.set_minor_formatter(NullFormatter())
         a.set_xlabel(r"$\sigma_i/\sigma_1$")
         a.set_ylabel(r"$s^*_i/s^*_1$")
         a.set_title("homogenization vs power")
@@ -621,12 +625,13 @@ def plot_isotropic_curvature(result):
         width = 0.8 / max(len(kinks), 1)
         for i, (k, v) in enumerate(kinks.items()):
             b.bar(idx + (i - (len(kinks) - 1) / 2) * width, np.asarray(v["s"]), width=width, color=OKABE_ITO[i + 1],
-                  label=f"{k}: LP {float(v['lp_value']):.1e}")
+                  label=f"{k.replace(',', ', ')}: LP min {float(v['lp_value']):.2g}")
         b.axhline(1.0, color="0.3", linestyle="--", linewidth=0.9)
         b.set_xticks(idx, [f"$\\sigma_{i + 1}={s:g}$" for i, s in enumerate(sigma)])
+        b.set_ylim(0, 1.45)
         b.set_ylabel(r"$s^*_i$ (kink at $\tilde r=1$)")
         b.set_title("kinked curvature")
-        b.legend(fontsize=6.5, loc="lower left")
+        b.legend(fontsize=6.5, loc="upper center")
         panel_label(b, "b")
 
         c = ax[0, 2]

@@ -419,7 +419,7 @@ def plot_symbolic_facts(result):
         b.semilogy([6, 7, 8], np.asarray(stated, float)[3:6], linestyle="none", marker="x", color="0.1", ms=7,
                    label="theory.md §5.3")
         b.set_xlabel("Polar Express steps")
-        b.set_ylabel(r"$\max_x|\varphi_k(x)-1|$ on $[10^{-3},1]/1.01$")
+        b.set_ylabel(r"$\max_x|\varphi_k(x)-1|$, $x\in[10^{-3},1]/1.01$")
         b.set_title("Polar Express composite")
         b.legend(fontsize=7)
         panel_label(b, "b")
@@ -436,7 +436,7 @@ def plot_symbolic_facts(result):
                           Line2D([], [], color=OKABE_ITO[1], linestyle=":", label="no-log control: 1")],
                  fontsize=6.5, loc="upper left")
         c.set_xlabel(r"$\log(v_T^2/v_0^2)$")
-        c.set_ylabel(r"$\sum_t a_t/v_t^2$")
+        c.set_ylabel(r"$\Sigma_t\, a_t/v_t^2$")
         c.set_title("AdaGO lemma")
         panel_label(c, "c")
         fig.suptitle(("PASS" if result.passed else "FAIL") + ": " + result.verdict_text, fontsize=9.5)
