@@ -29,6 +29,7 @@ def test_cli_runs_a_check_and_writes_figures_and_results(tmp_path):
     assert doc["schema"] == RESULTS_SCHEMA
     entry = doc["checks"]["ns_error"]
     assert entry["passed"] is True and entry["quick"] is True and entry["seed"] == 0
+    assert entry["figures"] == ["ns_error.png", "ns_error.pdf"]  # relative to results.json
     r = CheckResult.from_dict(entry)
     assert r.passed and r.to_dict()["measured"] == {k: v for k, v in entry["measured"].items()}
     claims = (tmp_path / "claims.md").read_text()

@@ -4,6 +4,7 @@ r"""Run registered checks, draw their figures and keep ``results.json`` up to da
 
     {"schema": ..., "updated": ISO-8601 UTC, "environment": {...},
      "checks": {name: CheckResult.to_dict() + {"seconds", "figures", "seed", "run_at"}
+                (figures: file names, relative to the directory of results.json)
                 or {"name", "error", "passed": false, "seconds", "seed", "run_at"}}}
 
 Running a subset of checks updates their entries and keeps the others (so the file always
@@ -102,7 +103,7 @@ def _entry(result, seconds, figures, seed, error=None):
         return {"name": error[0], "error": error[1], "passed": False, "seconds": seconds, "seed": seed,
                 "run_at": now}
     d = result.to_dict()
-    d.update(seconds=seconds, figures=[str(f) for f in figures], seed=seed, run_at=now)
+    d.update(seconds=seconds, figures=[Path(f).name for f in figures], seed=seed, run_at=now)
     return d
 
 
