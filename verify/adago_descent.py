@@ -55,7 +55,7 @@ def adago_deterministic_bound(T, *, Delta, L_op, eps, eta, gamma, v0, theory_md=
     Examples
     --------
     >>> round(float(adago_deterministic_bound(100, Delta=1.0, L_op=2.0, eps=0.1, eta=0.1, gamma=1.0, v0=1.0)), 6)
-    0.223076
+    0.204615
     """
     if T < 1 or eps <= 0 or v0 <= 0 or gamma <= 0 or L_op < 0:
         raise ValueError(f"need T >= 1, eps > 0, v0 > 0, gamma > 0, L_op >= 0; got T={T}, eps={eps}, v0={v0}, "

@@ -204,12 +204,17 @@ def plot_null_gradient(result):
         series += [(n, s, OKABE_ITO[3 + i]) for i, (n, s) in enumerate(nc.items())]
         fig, ax = new_figure(1, 2, width=7.2, height=3.6)
         a, b = ax[0]
+        def thin(n):
+            """At most 300 log-spaced row indices of a curve of length n (the figure only)."""
+            return np.unique(np.geomspace(1, n, 300).astype(int)) - 1
+
         for n, s, col in series:
             al = np.asarray(s["alpha"])[1:]
-            t = np.arange(1, al.shape[0] + 1)
-            median_band(a, t, (al / al[0]).T, color=col, marker="", label=n)
+            k = thin(al.shape[0])
+            median_band(a, k + 1, (al[k] / al[0]).T, color=col, marker="", label=n)
         gr = np.asarray(m["AdaGO"]["grad_fro"])
-        median_band(a, np.arange(1, gr.shape[0] + 1), (gr / gr[0]).T, color="0.4", marker="", linestyle=":",
+        k = thin(gr.shape[0])
+        median_band(a, k + 1, (gr[k] / gr[0]).T, color="0.4", marker="", linestyle=":",
                     label=r"AdaGO: $\|G_t\|_F/\|G_0\|_F$")
         a.axhline(result.predicted["step_drop"], color="0.3", linestyle="--", linewidth=0.9, label="threshold")
         a.set_xscale("log")
@@ -222,7 +227,8 @@ def plot_null_gradient(result):
         for n, s, col in series:
             gg = np.asarray(s["grad_fro"])[:-1]
             uu = np.asarray(s["update_norm"])[1:]
-            b.plot(np.median(gg, axis=1), np.median(uu, axis=1), color=col, label=n)
+            k = thin(gg.shape[0])
+            b.plot(np.median(gg[k], axis=1), np.median(uu[k], axis=1), color=col, label=n)
         b.set_xscale("log")
         b.set_yscale("log")
         b.invert_xaxis()
