@@ -28,8 +28,11 @@ def _as_result(entry):
 
 
 def _doc_summary(fn):
+    import re
+
     doc = (getattr(fn, "__doc__", None) or "").strip().splitlines()
-    return doc[0] if doc else fn.__name__
+    text = doc[0] if doc else fn.__name__
+    return re.sub(r":math:`([^`]*)`", r"$\1$", text)  # reST math role -> Markdown math
 
 
 def claims_table(results, *, figures_dir=None, relative_to=None, registry=None, title="Claims"):
