@@ -505,6 +505,9 @@ def render_checks_index(entries, *, results_label="", summary_page=None, howto=N
                + (f" (see :doc:`{howto}` to add one)" if howto else "") + ".\n\n")
     if results_label:
         out.append(f"Results: {rst_escape(results_label)}.\n\n")
+    if summary_page:
+        out.append(f"The table of the committed full run, with links to its figures, is :doc:`{summary_page}` "
+                   "(``docs/claims.md``, written by ``python -m verify --claims``).\n\n")
     n_pass = sum(_verdict_word(e) == "PASS" for e in entries)
     out.append(f"**{n_pass} of {len(entries)} checks pass.**\n\n")
     rows = []
