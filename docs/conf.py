@@ -113,3 +113,5 @@ html_theme_options = {
 }
 html_show_sourcelink = False
 html_last_updated_fmt = None
+# pages without sub-pages: no (empty) section navigation on the left, more room for the text
+html_sidebars = {"index": [], "getting-started": [], "problems": [], "notation": []}
