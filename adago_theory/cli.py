@@ -536,6 +536,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Relative distance to the exact polar factor for each method and preset.",
                        epilog=f"example:\n  {PROG} demo")
     d.set_defaults(func=_cmd_demo)
+    sub.add_parser("docs", help="build the documentation site (forwarded to python -m adago_theory.docs_build)",
+                   add_help=False)
     return p
 
 
@@ -553,6 +555,10 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "verify":
         return _cmd_verify(argv[1:])
+    if argv and argv[0] == "docs":
+        from .docs_build import main as docs_main
+
+        return int(docs_main(argv[1:]) or 0)
     p = build_parser()
     try:
         args = p.parse_args(argv)
