@@ -15,7 +15,7 @@ import numpy as np
 from adago_theory import default_rng, to_numpy
 
 __all__ = ["draw_seeds", "horizon_grid", "initial_points", "check_int", "check_pos", "negative_control",
-           "BACKENDS", "check_backend"]
+           "BACKENDS", "check_backend", "no_minor_labels"]
 
 BACKENDS = ("numpy", "torch", "cupy")
 
@@ -90,3 +90,13 @@ def negative_control(setting, verdict, verdict_text, measured=None, predicted=No
            "measured": measured or {}, "predicted": predicted or {}}
     out.update(extra)
     return out
+
+
+def no_minor_labels(fig):
+    """Drop the minor tick labels of every axes of ``fig`` (cleaner log axes, and much faster to draw)."""
+    from matplotlib.ticker import NullFormatter
+
+    for ax in fig.axes:
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    return fig

@@ -35,6 +35,7 @@ from adago_theory.optim import adago
 
 from ._runs import as_horizons, check_backend, check_int, draw_seeds, horizon_grid
 from ._runs import negative_control as _negative
+from ._runs import no_minor_labels
 from .fit import fit_rate
 from .result import CheckResult
 
@@ -300,4 +301,4 @@ def plot_adago_descent(result):
         panel_label(b, "b")
         fig.suptitle(("PASS" if result.passed else "FAIL") + ": AdaGO deterministic descent and explicit bound",
                      fontsize=10)
-    return fig
+    return no_minor_labels(fig)

@@ -59,6 +59,7 @@ from adago_theory.optim import adago, muon
 
 from ._runs import as_horizons, check_backend, check_int, check_pos, draw_seeds, horizon_grid, initial_points
 from ._runs import negative_control as _negative
+from ._runs import no_minor_labels
 from .fit import fit_rate, rate_verdict
 from .result import CheckResult
 
@@ -474,4 +475,4 @@ def plot_adago_rate(result):
         fig.suptitle(("PASS" if result.passed else "FAIL")
                      + r": AdaGO $\mathbb{E}\,\frac{1}{T}\sum_t\|\nabla f(\Theta_{t-1})\|_* = O(T^{-1/4})$",
                      fontsize=10)
-    return fig
+    return no_minor_labels(fig)

@@ -32,6 +32,7 @@ from adago_theory.optim import adago, muon
 
 from ._runs import check_backend, check_int, draw_seeds
 from ._runs import negative_control as _negative
+from ._runs import no_minor_labels
 from .result import CheckResult
 
 __all__ = ["check_hyperparams", "plot_hyperparams", "curve_stats"]
@@ -363,4 +364,4 @@ def plot_hyperparams(result):
         panel_label(h, "f")
         fig.suptitle(("PASS" if result.passed else "FAIL")
                      + ": AdaGO hyperparameter studies (seed's experiments 1–2)", fontsize=10)
-    return fig
+    return no_minor_labels(fig)

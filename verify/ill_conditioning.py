@@ -32,6 +32,7 @@ from adago_theory.optim import adago, adamw, muon
 
 from ._runs import check_backend, check_int, check_pos, draw_seeds
 from ._runs import negative_control as _negative
+from ._runs import no_minor_labels
 from .result import CheckResult
 
 __all__ = ["check_ill_conditioning", "plot_ill_conditioning", "amplification_at"]
@@ -342,4 +343,4 @@ def plot_ill_conditioning(result):
         panel_label(c, "c")
         fig.suptitle(("PASS" if result.passed else "FAIL") + ": AdaGO vs Muon vs Adam, ill-conditioned design",
                      fontsize=10)
-    return fig
+    return no_minor_labels(fig)

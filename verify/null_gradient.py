@@ -32,6 +32,7 @@ from adago_theory.optim import adago, muon, polargrad
 
 from ._runs import check_backend, check_int, draw_seeds
 from ._runs import negative_control as _negative
+from ._runs import no_minor_labels
 from .result import CheckResult
 
 __all__ = ["check_null_gradient", "plot_null_gradient"]
@@ -238,4 +239,4 @@ def plot_null_gradient(result):
         b.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=6, ncol=2)
         panel_label(b, "b")
         fig.suptitle(("PASS" if result.passed else "FAIL") + ": null-gradient consistency", fontsize=10)
-    return fig
+    return no_minor_labels(fig)

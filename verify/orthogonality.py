@@ -35,6 +35,7 @@ from adago_theory.optim import adago, muon, namo, namo_d, polargrad
 
 from ._runs import check_backend, check_int, draw_seeds
 from ._runs import negative_control as _negative
+from ._runs import no_minor_labels
 from .result import CheckResult
 
 __all__ = ["check_orthogonality", "plot_orthogonality", "composed_singular_values"]
@@ -297,4 +298,4 @@ def plot_orthogonality(result):
         c.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), fontsize=6)
         panel_label(c, "c")
         fig.suptitle(("PASS" if result.passed else "FAIL") + ": orthogonality of the update directions", fontsize=10)
-    return fig
+    return no_minor_labels(fig)

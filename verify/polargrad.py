@@ -44,6 +44,7 @@ from adago_theory.optim import muon, polargrad
 
 from ._runs import check_backend, check_int, check_pos, draw_seeds
 from ._runs import negative_control as _negative
+from ._runs import no_minor_labels
 from .result import CheckResult
 
 __all__ = ["check_polargrad", "plot_polargrad", "polargrad_contraction_run", "muon_floor"]
@@ -340,4 +341,4 @@ def plot_polargrad(result):
         panel_label(cc, "c")
         fig.suptitle(("PASS" if result.passed else "FAIL") + ": PolarGrad linear contraction; unscaled Muon stalls",
                      fontsize=10)
-    return fig
+    return no_minor_labels(fig)
