@@ -93,8 +93,17 @@ def write_results(out_dir, entries, *, merge=True):
     doc["updated"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     doc["environment"] = _environment()
     doc["checks"].update(entries)
-    _atomic_write_text(path, json.dumps(doc, indent=1, allow_nan=False) + "\n")
+    _atomic_write_text(path, _dumps(doc))
     return path
+
+
+def _dumps(doc):
+    """Readable at the top (one line per check) and compact inside (arrays stay on one line)."""
+    head = {k: v for k, v in doc.items() if k != "checks"}
+    lines = [f" {json.dumps(name)}: {json.dumps(entry, separators=(',', ':'), allow_nan=False)}"
+             for name, entry in doc["checks"].items()]
+    top = json.dumps(head, indent=1, allow_nan=False)[:-2]  # drop the closing "\n}"
+    return top + ',\n "checks": {\n' + ",\n".join(lines) + "\n }\n}\n"
 
 
 def _entry(result, seconds, figures, seed, error=None):
