@@ -553,12 +553,18 @@ def _version():
 def main(argv=None) -> int:
     """Entry point of the ``adago-theory`` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "verify":
-        return _cmd_verify(argv[1:])
-    if argv and argv[0] == "docs":
-        from .docs_build import main as docs_main
+    if argv and argv[0] in ("verify", "docs"):
+        try:
+            if argv[0] == "verify":
+                return _cmd_verify(argv[1:])
+            from .docs_build import main as docs_main
 
-        return int(docs_main(argv[1:]) or 0)
+            return int(docs_main(argv[1:]) or 0)
+        except BrokenPipeError:  # output piped into `head` and the like
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
     p = build_parser()
     try:
         args = p.parse_args(argv)
