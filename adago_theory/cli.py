@@ -434,7 +434,13 @@ def _cmd_verify(argv):
             return 0
         print(f"{PROG} verify: error: {problem}", file=sys.stderr)
         return 1
-    return int(fn(list(argv)) or 0)
+    import inspect
+
+    try:
+        takes_prog = "prog" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        takes_prog = False
+    return int((fn(list(argv), prog=f"{PROG} verify") if takes_prog else fn(list(argv))) or 0)
 
 
 VERIFY_HELP = f"""usage: {PROG} verify [CHECK ...] [options]
