@@ -233,17 +233,17 @@ def _fro_normalize(xp, W, scale, eps):
     return X if X.dtype == W.dtype else xp.astype(X, W.dtype)
 
 
-def _newton_schulz(xp, W, schedule, scale, eps):
+def _newton_schulz(xp, W, schedule, scale, eps, out=None):
     """Wide W (m <= n): X <- aX + (bA + cA^2) X with A = X X^T, evaluated as X <- (A(cA + bI) + aI) X.
 
     The factored form needs the same three products per step (X X^T, A(cA + bI), B X) but does its
     element-wise work on the small m x m matrices instead of on the m x n iterate.
     """
-    X = _fro_normalize(xp, W, scale, eps)
     from .backend import is_numpy_namespace
 
-    if is_numpy_namespace(xp) and X.ndim >= 3:
-        return _newton_schulz_numpy(X, schedule)
+    if is_numpy_namespace(xp) and W.ndim >= 3:
+        return _newton_schulz_numpy(W, schedule, scale, eps, out=out)
+    X = _fro_normalize(xp, W, scale, eps)
     m = X.shape[-2]
     eye = xp.eye(m, dtype=X.dtype, device=_device(X))
     for a, b, c in schedule:
@@ -256,36 +256,71 @@ def _newton_schulz(xp, W, schedule, scale, eps):
     return X
 
 
-def _newton_schulz_numpy(X, schedule):
-    """The same iteration for stacked NumPy arrays, on preallocated temporaries (fewer memory passes).
+_WORKSPACE = None
 
-    Only this function's own buffers are written in place; the input is never modified.
+
+def _workspace(key, make):
+    """Per-thread scratch buffers reused across calls (no page faults from fresh large allocations)."""
+    import threading
+
+    global _WORKSPACE
+    if _WORKSPACE is None:
+        _WORKSPACE = threading.local()
+    cache = getattr(_WORKSPACE, "bufs", None)
+    if cache is None or cache[0] != key:
+        cache = (key, make())
+        _WORKSPACE.bufs = cache
+    return cache[1]
+
+
+def _newton_schulz_numpy(X, schedule, scale=None, eps=0.0, out=None):
+    """The same iteration for stacked NumPy arrays, on reused per-thread scratch buffers.
+
+    ``X`` (..., m, n) is read, never written; with ``scale`` given it is first normalised as
+    ``X / (scale * ||X||_F + eps)`` (zero matrices stay zero).  The result goes to ``out`` (a fresh
+    array when None).  Only this function's scratch buffers are written in place.
     """
     import numpy as np
 
     shape = X.shape
-    X = np.ascontiguousarray(np.reshape(X, (-1,) + shape[-2:]))
-    m = X.shape[-2]
+    flat = np.reshape(X, (-1,) + shape[-2:])
+    nb, m, n = flat.shape
+    dt = flat.dtype
+    if out is None:
+        out = np.empty(shape, dtype=dt)
+    out_flat = np.reshape(out, flat.shape)
+
+    def make():
+        return (np.empty((nb, m, n), dt), np.empty((nb, m, n), dt),
+                np.empty((nb, m, m), dt), np.empty((nb, m, m), dt), np.empty((nb, m, m), dt))
+
+    X0, Y, A, C, B = _workspace((nb, m, n, dt.str), make)
+    if scale is None:
+        np.copyto(X0, flat)
+    else:
+        nd = np.float32 if dt.itemsize < 4 else dt
+        nrm = np.sqrt(np.einsum("bij,bij->b", flat, flat, dtype=nd))
+        den = scale * nrm + eps
+        den = np.where(den > 0, den, 1.0).astype(dt)
+        np.divide(flat, den[:, None, None], out=X0)
+    Xc = X0
     d = np.arange(m)
-    A = np.empty(X.shape[:-1] + (m,), dtype=X.dtype)
-    C, B = np.empty_like(A), np.empty_like(A)
-    Y = np.empty_like(X)
-    first = True
-    for a, b, c in schedule:
-        np.matmul(X, np.swapaxes(X, -1, -2), out=A)
+    k = len(schedule)
+    for i, (a, b, c) in enumerate(schedule):
+        np.matmul(Xc, np.swapaxes(Xc, -1, -2), out=A)
         if c != 0.0:
-            np.multiply(A, X.dtype.type(c), out=C)
-            C[:, d, d] += X.dtype.type(b)
+            np.multiply(A, dt.type(c), out=C)
+            C[:, d, d] += dt.type(b)
             np.matmul(A, C, out=B)
         else:
-            np.multiply(A, X.dtype.type(b), out=B)
-        B[:, d, d] += X.dtype.type(a)
-        np.matmul(B, X, out=Y)
-        if first:  # X may be the normalised copy handed in: from now on ping-pong between own buffers
-            X, Y, first = Y, np.empty_like(Y), False
-        else:
-            X, Y = Y, X
-    return np.reshape(X, shape)
+            np.multiply(A, dt.type(b), out=B)
+        B[:, d, d] += dt.type(a)
+        target = out_flat if i == k - 1 else (Y if Xc is X0 else X0)
+        np.matmul(B, Xc, out=target)
+        Xc = target
+    if k == 0:
+        np.copyto(out_flat, flat)
+    return out
 
 
 _POOL = None
@@ -298,7 +333,7 @@ def _numpy_threads():
     return max(1, min(os.cpu_count() or 1, 16))
 
 
-def _batch_parallel(xp, fn, W):
+def _batch_parallel(xp, fn, W, takes_out=False):
     """Run fn on chunks of a stacked NumPy batch in threads, BLAS limited to one thread each.
 
     NumPy evaluates a stacked matmul of small matrices as a sequential loop of tiny BLAS calls that
@@ -323,11 +358,19 @@ def _batch_parallel(xp, fn, W):
     # within a few MB, so the iteration runs from cache instead of streaming the whole batch
     # through memory at every element-wise step (measured 2.2x on 1024 x 50 x 30, one thread).
     footprint = (2 * m * n + 3 * m * m) * flat.dtype.itemsize
-    size = max(1, min(int(3e6 // footprint), -(-B // (2 * k))))
-    chunks = [flat[i:i + size] for i in range(0, B, size)]
+    size = max(1, min(int(3e6 // footprint), -(-B // k)))
+    starts = range(0, B, size)
+    res = np.empty_like(flat)
+
+    def task(i):
+        part = fn(flat[i:i + size], res[i:i + size]) if takes_out else fn(flat[i:i + size])
+        if not takes_out:
+            res[i:i + size] = part
+
     with _CONTROLLER.limit(limits=1, user_api="blas"):
-        parts = list(_POOL.map(fn, chunks))
-    return np.reshape(np.concatenate(parts), lead + parts[0].shape[-2:])
+        for _ in _POOL.map(task, starts):
+            pass
+    return np.reshape(res, W.shape)
 
 
 def _use_batch_parallel(xp, W, svd=False):
@@ -495,8 +538,8 @@ def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.
         schedule, scale = ns_schedule("jordan" if coeffs is None else coeffs, steps)
         tall = m > n
         W = _mT(xp, M) if tall else M
-        run = lambda Wc: _newton_schulz(xp, Wc, schedule, scale, float(eps))  # noqa: E731
-        O = _batch_parallel(xp, run, W) if _use_batch_parallel(xp, W) else run(W)
+        run = lambda Wc, out=None: _newton_schulz(xp, Wc, schedule, scale, float(eps), out=out)  # noqa: E731
+        O = _batch_parallel(xp, run, W, takes_out=True) if _use_batch_parallel(xp, W) else run(W)
         return _mT(xp, O) if tall else O
 
     half = _half(xp, M.dtype)
