@@ -53,6 +53,7 @@ Which presets converge to 1 (scalar analysis in ``theory.md`` §5, checked by
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from typing import NamedTuple, Sequence
@@ -259,18 +260,23 @@ def _newton_schulz(xp, W, schedule, scale, eps, out=None):
 _WORKSPACE = None
 
 
-def _workspace(key, make):
-    """Per-thread scratch buffers reused across calls (no page faults from fresh large allocations)."""
+def _workspace(key, nb, make):
+    """Per-thread scratch buffers reused across calls (no page faults from fresh large allocations).
+
+    ``make(cap)`` allocates buffers for ``cap`` matrices of the kind ``key``; a call for ``nb <= cap``
+    matrices reuses them (the caller slices ``[:nb]``), so the shorter last chunk of a batch does not
+    reallocate.
+    """
     import threading
 
     global _WORKSPACE
     if _WORKSPACE is None:
         _WORKSPACE = threading.local()
     cache = getattr(_WORKSPACE, "bufs", None)
-    if cache is None or cache[0] != key:
-        cache = (key, make())
+    if cache is None or cache[0] != key or cache[1] < nb:
+        cache = (key, nb, make(nb))
         _WORKSPACE.bufs = cache
-    return cache[1]
+    return cache[2]
 
 
 def _newton_schulz_numpy(X, schedule, scale=None, eps=0.0, out=None):
@@ -290,11 +296,11 @@ def _newton_schulz_numpy(X, schedule, scale=None, eps=0.0, out=None):
         out = np.empty(shape, dtype=dt)
     out_flat = np.reshape(out, flat.shape)
 
-    def make():
-        return (np.empty((nb, m, n), dt), np.empty((nb, m, n), dt),
-                np.empty((nb, m, m), dt), np.empty((nb, m, m), dt), np.empty((nb, m, m), dt))
+    def make(cap):
+        return (np.empty((cap, m, n), dt), np.empty((cap, m, n), dt),
+                np.empty((cap, m, m), dt), np.empty((cap, m, m), dt), np.empty((cap, m, m), dt))
 
-    X0, Y, A, C, B = _workspace((nb, m, n, dt.str), make)
+    X0, Y, A, C, B = (buf[:nb] for buf in _workspace((m, n, dt.str), nb, make))
     if scale is None:
         np.copyto(X0, flat)
     else:
@@ -325,8 +331,10 @@ def _newton_schulz_numpy(X, schedule, scale=None, eps=0.0, out=None):
 
 _POOL = None
 _CONTROLLER = None
+_CHUNK_BYTES = 3e6  # per-task working set of the batch-parallel path (cache blocking)
 
 
+@functools.lru_cache(maxsize=1)
 def _numpy_threads():
     import os
 
@@ -341,7 +349,8 @@ def _batch_parallel(xp, fn, W, takes_out=False):
     matmul) uses all cores.  Used only for NumPy, for batches of small matrices.
     """
     global _POOL, _CONTROLLER
-    from concurrent.futures import ThreadPoolExecutor
+    import threading
+    from concurrent.futures import ThreadPoolExecutor, wait
 
     import numpy as np
     from threadpoolctl import ThreadpoolController
@@ -350,7 +359,6 @@ def _batch_parallel(xp, fn, W, takes_out=False):
     if _POOL is None:
         _POOL = ThreadPoolExecutor(max_workers=k, thread_name_prefix="adago-theory")
         _CONTROLLER = ThreadpoolController()
-    lead = W.shape[:-2]
     flat = np.reshape(W, (-1,) + W.shape[-2:])
     B = flat.shape[0]
     m, n = sorted(flat.shape[-2:])
@@ -358,18 +366,38 @@ def _batch_parallel(xp, fn, W, takes_out=False):
     # within a few MB, so the iteration runs from cache instead of streaming the whole batch
     # through memory at every element-wise step (measured 2.2x on 1024 x 50 x 30, one thread).
     footprint = (2 * m * n + 3 * m * m) * flat.dtype.itemsize
-    size = max(1, min(int(3e6 // footprint), -(-B // k)))
-    starts = range(0, B, size)
+    size = max(1, min(int(_CHUNK_BYTES // footprint), -(-B // k)))
     res = np.empty_like(flat)
+    # Dynamic scheduling with one task per thread: each worker takes the next chunk from a shared
+    # iterator until none is left, and the calling thread is one of the workers.  (One pool task per
+    # chunk cost ~50-100 us of hand-off each on the 2-vCPU machine of docs/performance.md.)
+    chunks = iter(range(0, B, size))
+    lock = threading.Lock()
 
-    def task(i):
-        part = fn(flat[i:i + size], res[i:i + size]) if takes_out else fn(flat[i:i + size])
-        if not takes_out:
-            res[i:i + size] = part
+    failed = threading.Event()
+
+    def worker():
+        while not failed.is_set():
+            with lock:
+                i = next(chunks, None)
+            if i is None:
+                return
+            try:
+                part = fn(flat[i:i + size], res[i:i + size]) if takes_out else fn(flat[i:i + size])
+            except BaseException:
+                failed.set()
+                raise
+            if not takes_out:
+                res[i:i + size] = part
 
     with _CONTROLLER.limit(limits=1, user_api="blas"):
-        for _ in _POOL.map(task, starts):
-            pass
+        helpers = [_POOL.submit(worker) for _ in range(min(k, -(-B // size)) - 1)]
+        try:
+            worker()
+        finally:
+            wait(helpers)
+    for f in helpers:
+        f.result()
     return np.reshape(res, W.shape)
 
 
