@@ -1,0 +1,73 @@
+"""The NumPy batch-parallel path: chunking, scheduling, error propagation, and the bench's ceiling helper."""
+
+import importlib
+
+import numpy as np
+import pytest
+
+from adago_theory.bench_orth import _products_only
+
+orth_mod = importlib.import_module("adago_theory.orthogonalize")
+
+
+@pytest.mark.parametrize("B", [1, 2, 3, 7, 65, 130, 131])
+def test_every_matrix_once_in_order(monkeypatch, B):
+    """Chunks of uneven size (the last one shorter) cover the batch exactly once, in place."""
+    monkeypatch.setattr(orth_mod, "_CHUNK_BYTES", 2000.0)     # a few matrices per chunk
+    W = np.random.default_rng(B).standard_normal((B, 3, 4))
+    seen = []
+
+    def fn(Wc, out):
+        seen.append(Wc.shape[0])
+        np.multiply(Wc, 2.0, out=out)
+        return out
+
+    res = orth_mod._batch_parallel(np, fn, W, takes_out=True)
+    np.testing.assert_array_equal(res, 2.0 * W)
+    assert sum(seen) == B
+
+
+def test_returning_fn_and_leading_axes(monkeypatch):
+    monkeypatch.setattr(orth_mod, "_CHUNK_BYTES", 2000.0)
+    W = np.random.default_rng(0).standard_normal((4, 5, 3, 4))
+    res = orth_mod._batch_parallel(np, lambda Wc: Wc[..., ::-1, :].copy(), W)
+    np.testing.assert_array_equal(res, W[..., ::-1, :])
+
+
+def test_error_in_a_chunk_propagates(monkeypatch):
+    monkeypatch.setattr(orth_mod, "_CHUNK_BYTES", 2000.0)
+    W = np.zeros((40, 3, 4))
+    W[33, 0, 0] = 1.0
+
+    def fn(Wc, out):
+        if np.any(Wc):
+            raise RuntimeError("chunk failed")
+        out[...] = Wc
+        return out
+
+    with pytest.raises(RuntimeError, match="chunk failed"):
+        orth_mod._batch_parallel(np, fn, W, takes_out=True)
+    # the pool is still usable afterwards
+    res = orth_mod._batch_parallel(np, lambda Wc, out: np.copyto(out, Wc) or out, W * 0, takes_out=True)
+    assert not res.any()
+
+
+def test_newton_schulz_unchanged_by_chunking(monkeypatch):
+    """Small chunks (many workers' turns, a short last chunk) give the same iterate as one chunk."""
+    M = np.random.default_rng(1).standard_normal((37, 9, 6))
+    monkeypatch.setattr(orth_mod, "_use_batch_parallel", lambda xp, W, svd=False: False)
+    ref = orth_mod.orthogonalize(M, "newton-schulz")
+    monkeypatch.setattr(orth_mod, "_use_batch_parallel", lambda xp, W, svd=False: True)
+    monkeypatch.setattr(orth_mod, "_CHUNK_BYTES", 3000.0)
+    np.testing.assert_allclose(orth_mod.orthogonalize(M, "newton-schulz"), ref, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("shape", [(20, 7, 4), (20, 4, 7)])
+def test_products_only_is_the_step_products(shape):
+    """The bench's ceiling helper computes (X X^T)^2 X on the wide orientation, matrix by matrix."""
+    M = np.random.default_rng(2).standard_normal(shape)
+    got = _products_only(M, steps=2)
+    for b in range(shape[0]):
+        X = M[b].T if shape[-2] > shape[-1] else M[b]
+        A = X @ X.T
+        np.testing.assert_allclose(got[b], A @ A @ X, rtol=1e-12)
