@@ -149,13 +149,23 @@ def bench_optim(*, backend="numpy", quick=False, file=None, dtype="float64", rep
                                  steps_runs_per_s=R / t_b, speedup=(R / t_b) / loop_rate if R == LOOP_RUNS else None,
                                  gflops=gf, matmul_fraction=None))
 
+    ceiling = None
+    if backend == "numpy" and not quick:
+        # the Newton-Schulz products of Muon's 64-run step alone (no element-wise work, no momentum)
+        from .bench_orth import _products_only
+
+        m, n = SHAPES[-1]
+        Mc = make_array((LOOP_RUNS, m, n), backend=backend, dtype=dtype, rng=3)
+        t_c = _time_steps(lambda st: (_products_only(Mc), None)[1], None, min_time=min_time, repeat=repeat,
+                          sync_like=lambda st: Mc)
+        ceiling = (f"{LOOP_RUNS}x{m}x{n}", ns_flops((LOOP_RUNS, m, n), 5) / t_c / 1e9)
     probes.append(matmul_rate(backend=backend, dtype=dtype, n=mm_n, repeat=mm_rep))
     mm = max(probes)
     for r in rows:
         r.update(matmul_gflops=mm, backend=backend, dtype=dtype)
         if r["gflops"] is not None:
             r["matmul_fraction"] = r["gflops"] / mm
-    _print(rows, file, backend, dtype, probes, mm, mm_n)
+    _print(rows, file, backend, dtype, probes, mm, mm_n, ceiling)
     return rows
 
 
@@ -168,7 +178,7 @@ def _torch_cuda():
         return False
 
 
-def _print(rows, file, backend, dtype, probes, mm, mm_n):
+def _print(rows, file, backend, dtype, probes, mm, mm_n, ceiling=None):
     p = lambda *a: print(*a, file=file)  # noqa: E731
     p(f"# bench optim — backend {backend}, {dtype}; {machine_summary(backend)}")
     p(f"# matrix-product rate ({mm_n}^3, {dtype}): probes {', '.join(f'{r:.1f}' for r in probes)} GFLOP/s "
@@ -194,3 +204,6 @@ def _print(rows, file, backend, dtype, probes, mm, mm_n):
             ok = "met" if r["matmul_fraction"] >= TARGET_MATMUL_FRACTION else "NOT met"
             p(f"#   muon      50x30: step at {100 * r['matmul_fraction']:.0f}% of the matrix-product rate "
               f"(target {100 * TARGET_MATMUL_FRACTION:.0f}%) {ok}")
+    if ceiling is not None:
+        p(f"# BLAS ceiling: the 5 Newton-Schulz steps' stacked products alone on {ceiling[0]} (same threads, "
+          f"nothing else) ran at {ceiling[1]:.2f} GFLOP/s = {100 * ceiling[1] / mm:.0f}% of the matrix-product rate")
