@@ -26,7 +26,7 @@ from __future__ import annotations
 import sys
 import time
 
-from .benchtools import machine_summary, make_array, matmul_rate, ns_flops
+from .benchtools import machine_summary, make_array, matmul_rate, ns_flops, require_backend
 from .optim import adago, muon
 
 __all__ = ["bench_optim"]
@@ -103,6 +103,7 @@ def bench_optim(*, backend="numpy", quick=False, file=None, dtype="float64", rep
         ``dtype``.
     """
     file = sys.stdout if file is None else file
+    require_backend(backend)
     if backend not in ("numpy", "torch", "cupy"):
         raise ValueError(f"backend must be 'numpy', 'torch' or 'cupy', got {backend!r}")
     repeat = (2 if quick else 5) if repeat is None else int(repeat)

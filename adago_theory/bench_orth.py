@@ -16,7 +16,7 @@ import sys
 import numpy as np
 
 from .backend import to_numpy
-from .benchtools import machine_summary, make_array, matmul_rate, ns_flops, time_call
+from .benchtools import machine_summary, make_array, matmul_rate, ns_flops, require_backend, time_call
 from .orthogonalize import NS_PRESETS, orthogonalize
 
 __all__ = ["bench_orth"]
@@ -112,6 +112,7 @@ def bench_orth(*, backend="numpy", quick=False, file=None, repeat=None):
         the first entry holds the measured matrix-product rate.
     """
     file = sys.stdout if file is None else file
+    require_backend(backend)
     gpu = backend in ("cupy",) or (backend == "torch" and _torch_cuda())
     repeat = repeat or (2 if quick else 3)
     shapes = QUICK_SHAPES if quick else (GPU_SHAPES if gpu else CPU_SHAPES)

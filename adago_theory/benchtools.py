@@ -15,7 +15,42 @@ import numpy as np
 
 from .backend import from_numpy, synchronize
 
-__all__ = ["time_call", "matmul_rate", "make_array", "machine_summary", "ns_flops"]
+__all__ = ["time_call", "matmul_rate", "make_array", "machine_summary", "ns_flops", "require_backend"]
+
+
+_INSTALL_HINT = {"cupy": "pip install 'adago-theory[gpu]'", "torch": "pip install 'adago-theory[torch]'"}
+
+
+def require_backend(backend):
+    """Raise a clear error unless ``backend`` ("numpy", "cupy" or "torch") can run here.
+
+    Raises
+    ------
+    ValueError
+        For an unknown backend name.
+    ImportError
+        When the backend's package is not installed.
+    RuntimeError
+        For ``"cupy"`` without a usable CUDA device.
+    """
+    import importlib.util
+
+    if backend not in ("numpy", "cupy", "torch"):
+        raise ValueError(f"backend must be 'numpy', 'cupy' or 'torch', got {backend!r}")
+    if backend == "numpy":
+        return
+    if importlib.util.find_spec(backend) is None:
+        raise ImportError(f"backend={backend!r} needs the {backend} package, which is not installed here "
+                          f"({_INSTALL_HINT[backend]})")
+    if backend == "cupy":
+        try:
+            import cupy
+
+            n = cupy.cuda.runtime.getDeviceCount()
+        except Exception as exc:  # noqa: BLE001 - any CUDA failure means "no usable GPU"
+            raise RuntimeError(f"backend='cupy' needs a usable CUDA GPU; CuPy reports: {exc}") from exc
+        if n < 1:
+            raise RuntimeError("backend='cupy' needs a CUDA GPU; CuPy sees none")
 
 
 def time_call(fn, *, like=None, repeat=5, warmup=1, min_time=0.0):

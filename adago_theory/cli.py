@@ -388,6 +388,13 @@ def _cmd_bench(args):
         raise
     fn = getattr(mod, fn_name)
     backend = args.backend or "numpy"
+    from .benchtools import require_backend
+
+    try:
+        require_backend(backend)
+    except (ImportError, RuntimeError) as exc:
+        print(f"{PROG} bench: error: {exc}", file=sys.stderr)
+        return 2
     with contextlib.ExitStack() as stack:
         fh = None
         if args.out:

@@ -40,3 +40,23 @@ def test_bench_optim_quick_rows_and_table():
 def test_bench_optim_rejects_unknown_backend():
     with pytest.raises(ValueError, match="backend must be"):
         bench_optim(backend="jax", quick=True, file=io.StringIO())
+
+
+def test_missing_backend_is_a_clear_error(monkeypatch, capsys):
+    """A backend whose package is absent: an ImportError naming it and the extra to install, not a traceback."""
+    import importlib.util
+
+    from adago_theory import benchtools
+    from adago_theory.bench_orth import bench_orth
+    from adago_theory.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "cupy" else real(name, *a))
+    with pytest.raises(ImportError, match=r"backend='cupy' needs the cupy package.*adago-theory\[gpu\]"):
+        benchtools.require_backend("cupy")
+    with pytest.raises(ImportError, match="backend='cupy'"):
+        bench_orth(backend="cupy", quick=True, file=io.StringIO())
+    for what in ("orth", "optim"):
+        assert main(["bench", what, "--backend", "cupy", "--quick"]) == 2
+        err = capsys.readouterr().err
+        assert "bench: error: backend='cupy' needs the cupy package" in err and "Traceback" not in err
