@@ -1,0 +1,8 @@
+"""``python -m adago_theory …`` runs the command-line interface (the same as ``adago-theory …``)."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
