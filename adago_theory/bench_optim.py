@@ -33,6 +33,7 @@ __all__ = ["bench_optim"]
 
 SHAPES = ((10, 6), (50, 30))
 LOOP_RUNS = 64
+GPU_BATCH_SIZES = (64, 256, 1024, 4096)   # seeds per batch reported on a GPU (the first is LOOP_RUNS)
 TARGET_RATIO = {(10, 6): 8.0, (50, 30): 2.0}
 TARGET_MATMUL_FRACTION = 0.4
 
@@ -109,7 +110,7 @@ def bench_optim(*, backend="numpy", quick=False, file=None, dtype="float64", rep
     repeat = (2 if quick else 5) if repeat is None else int(repeat)
     min_time = 0.01 if quick else 0.1
     gpu = backend == "cupy" or (backend == "torch" and _torch_cuda())
-    batch_sizes = (64, 256, 1024, 4096) if gpu else (64,)
+    batch_sizes = GPU_BATCH_SIZES if gpu else (LOOP_RUNS,)
     mm_n = 512 if quick else 2048
     mm_rep = 3 if quick else 5
     probes = [matmul_rate(backend=backend, dtype=dtype, n=mm_n, repeat=mm_rep)]

@@ -197,25 +197,30 @@ def _torch_cuda():
         return False
 
 
-def _gpu_extras(backend, rows, file, repeat, jordan):
-    """GPU-only lines: polar accuracy against kappa, and NS float32 against raw PyTorch."""
-    shape = (4096, 50, 30)
+def _gpu_extras(backend, rows, file, repeat, jordan, *, device="cuda", polar_shape=(4096, 50, 30),
+                ns_shapes=((4096, 50, 30), (1024, 512), (64, 512, 512)), ns_repeat=20, torch_ref=None):
+    """GPU-only lines: polar accuracy against kappa, and NS float32 against raw PyTorch.
+
+    The keyword arguments exist for the tests, which run these lines on the CPU with small shapes;
+    ``torch_ref`` (default: PyTorch sees a CUDA device) says whether to time the raw-PyTorch reference.
+    """
     for kappa, bound in [(1.0, 1e-12), (1e2, 1e-12), (1e8, 1e-8)]:
-        M = make_array(shape, backend=backend, dtype="float64", rng=3, kappa=kappa)
+        M = make_array(polar_shape, backend=backend, dtype="float64", rng=3, kappa=kappa)
         e = _rel_err(orthogonalize(M, "polar"), _ref_polar(M))
-        rows.append({"shape": shape, "method": f"polar kappa={kappa:g}", "error": e, "target": bound})
-        print(f"polar, {shape}, float64, kappa={kappa:g}: rel. err {e:.1e} (<= {bound:g}: "
+        rows.append({"shape": polar_shape, "method": f"polar kappa={kappa:g}", "error": e, "target": bound})
+        print(f"polar, {polar_shape}, float64, kappa={kappa:g}: rel. err {e:.1e} (<= {bound:g}: "
               f"{'PASS' if e <= bound else 'MISS'})", file=file)
-    if not _torch_cuda():
+    if not (_torch_cuda() if torch_ref is None else torch_ref):
         return
     import torch
 
-    for shp in [(4096, 50, 30), (1024, 512), (64, 512, 512)]:
+    for shp in ns_shapes:
         M = make_array(shp, backend=backend, dtype="float32", rng=4)
-        Mt = torch.as_tensor(to_numpy(M), device="cuda")
+        Mt = torch.as_tensor(to_numpy(M), device=device)
         t_ours = time_call(lambda: orthogonalize(M, "newton-schulz", coeffs="jordan", check_finite=False),
-                           repeat=20, warmup=3)
-        t_ref = time_call(lambda: _torch_ns(Mt if shp[-2] <= shp[-1] else Mt.mT, 5, jordan), repeat=20, warmup=3)
+                           repeat=ns_repeat, warmup=3)
+        t_ref = time_call(lambda: _torch_ns(Mt if shp[-2] <= shp[-1] else Mt.mT, 5, jordan), repeat=ns_repeat,
+                          warmup=3)
         ok = t_ours <= 1.10 * t_ref
         rows.append({"shape": shp, "method": "ns float32 vs raw torch", "seconds": t_ours, "ref_seconds": t_ref})
         print(f"newton-schulz float32 {shp}: ours {t_ours * 1e3:.3f} ms, raw PyTorch {t_ref * 1e3:.3f} ms, "
