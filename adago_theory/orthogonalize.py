@@ -390,8 +390,11 @@ def _batch_parallel(xp, fn, W, takes_out=False):
             if not takes_out:
                 res[i:i + size] = part
 
+    # A call from one of the pool's own threads (nested use) gets no helpers: waiting on tasks queued
+    # behind the waiting threads themselves could deadlock.
+    nested = threading.current_thread().name.startswith("adago-theory")
     with _CONTROLLER.limit(limits=1, user_api="blas"):
-        helpers = [_POOL.submit(worker) for _ in range(min(k, -(-B // size)) - 1)]
+        helpers = [] if nested else [_POOL.submit(worker) for _ in range(min(k, -(-B // size)) - 1)]
         try:
             worker()
         finally:

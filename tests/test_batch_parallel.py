@@ -71,3 +71,20 @@ def test_products_only_is_the_step_products(shape):
         X = M[b].T if shape[-2] > shape[-1] else M[b]
         A = X @ X.T
         np.testing.assert_allclose(got[b], A @ A @ X, rtol=1e-12)
+
+
+def test_nested_call_from_a_pool_thread_does_not_deadlock(monkeypatch):
+    """fn itself calling the batch-parallel path (from a pool thread) finishes and gives the right result."""
+    monkeypatch.setattr(orth_mod, "_CHUNK_BYTES", 2000.0)
+    W = np.random.default_rng(3).standard_normal((24, 3, 4))
+
+    def inner(Wc, out):
+        np.multiply(Wc, 3.0, out=out)
+        return out
+
+    def outer(Wc, out):
+        return orth_mod._batch_parallel(np, inner, Wc, takes_out=True) if out is None else \
+            np.copyto(out, orth_mod._batch_parallel(np, inner, Wc, takes_out=True)) or out
+
+    res = orth_mod._batch_parallel(np, outer, W, takes_out=True)
+    np.testing.assert_allclose(res, 3.0 * W)
