@@ -88,3 +88,17 @@ def test_nested_call_from_a_pool_thread_does_not_deadlock(monkeypatch):
 
     res = orth_mod._batch_parallel(np, outer, W, takes_out=True)
     np.testing.assert_allclose(res, 3.0 * W)
+
+
+def test_concurrent_callers_get_their_own_results(monkeypatch):
+    """Several user threads in the batch-parallel path at once (shared pool, per-thread buffers)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(orth_mod, "_CHUNK_BYTES", 4000.0)
+    monkeypatch.setattr(orth_mod, "_use_batch_parallel", lambda xp, W, svd=False: True)
+    Ms = [np.random.default_rng(10 + i).standard_normal((29 + i, 7, 5)) for i in range(6)]
+    with ThreadPoolExecutor(4) as ex:
+        got = list(ex.map(lambda M: orth_mod.orthogonalize(M, "newton-schulz"), Ms * 3))
+    monkeypatch.setattr(orth_mod, "_use_batch_parallel", lambda xp, W, svd=False: False)
+    for M, O in zip(Ms * 3, got):
+        np.testing.assert_allclose(O, orth_mod.orthogonalize(M, "newton-schulz"), rtol=0, atol=1e-14)
