@@ -571,7 +571,7 @@ def main(argv=None) -> int:
                 return _cmd_verify(argv[1:])
             from .docs_build import main as docs_main
 
-            return int(docs_main(argv[1:]) or 0)
+            return int(docs_main(argv[1:], prog=f"{PROG} docs") or 0)
         except BrokenPipeError:  # output piped into `head` and the like
             import os
 

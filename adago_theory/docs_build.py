@@ -187,9 +187,9 @@ def build_docs(out=None, quick=True, *, results=None, strict=True, doctests=True
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of :func:`main`."""
-    p = argparse.ArgumentParser(prog="python -m adago_theory.docs_build",
+def build_parser(prog="python -m adago_theory.docs_build") -> argparse.ArgumentParser:
+    """The argument parser of :func:`main` (``prog`` is the name its messages use)."""
+    p = argparse.ArgumentParser(prog=prog,
                                 description="Build the documentation site (warnings are errors, every "
                                             "example runs).")
     p.add_argument("--out", default=None, metavar="DIR", help="HTML output folder (default docs/_build/html)")
@@ -205,9 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog="python -m adago_theory.docs_build") -> int:
     """Command line: ``python -m adago_theory.docs_build [--full] [--out DIR] [--results PATH] ...``."""
-    a = build_parser().parse_args(argv)
+    a = build_parser(prog).parse_args(argv)
     return build_docs(a.out, quick=not a.full, results=a.results, strict=not a.no_strict,
                       doctests=not a.no_doctest, clean=a.clean)
 
