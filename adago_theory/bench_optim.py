@@ -104,9 +104,7 @@ def bench_optim(*, backend="numpy", quick=False, file=None, dtype="float64", rep
         ``dtype``.
     """
     file = sys.stdout if file is None else file
-    require_backend(backend)
-    if backend not in ("numpy", "torch", "cupy"):
-        raise ValueError(f"backend must be 'numpy', 'torch' or 'cupy', got {backend!r}")
+    require_backend(backend)                       # unknown name, missing package or no GPU: clear error
     repeat = (2 if quick else 5) if repeat is None else int(repeat)
     min_time = 0.01 if quick else 0.1
     gpu = backend == "cupy" or (backend == "torch" and _torch_cuda())

@@ -140,8 +140,9 @@ def bench_orth(*, backend="numpy", quick=False, file=None, repeat=None):
             ratio = gfl / rate if ratio_to is None else ratio_to
             rows.append({"shape": shape, "dtype": dtype, "method": method, "seconds": seconds,
                          "gflops": gfl, "ratio": ratio, "error": err, "target": target})
+            err_s = f"{err:>11.1e}" if err == err else f"{'—':>11}"      # NaN: no error to report
             print(f"{'x'.join(map(str, shape)):<16}{dtype:<9}{method:<26}{seconds * 1e3:>11.2f}{gfl:>10.1f}"
-                  f"{ratio:>8.2f}{err:>11.1e}  {target}", file=file)
+                  f"{ratio:>8.2f}{err_s}  {target}", file=file)
 
         f_ns = lambda: orthogonalize(M, "newton-schulz", coeffs="jordan", check_finite=False)  # noqa: E731
         t = time_call(f_ns, repeat=rep)
