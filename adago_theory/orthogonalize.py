@@ -373,7 +373,6 @@ def _batch_parallel(xp, fn, W, takes_out=False):
     # chunk cost ~50-100 us of hand-off each on the 2-vCPU machine of docs/performance.md.)
     chunks = iter(range(0, B, size))
     lock = threading.Lock()
-
     failed = threading.Event()
 
     def worker():
