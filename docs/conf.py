@@ -1,6 +1,6 @@
 # Sphinx configuration of the adago-theory documentation site.
 #
-# Build (warnings are errors, every example runs):   python -m adago_theory.docs_build
+# Build (warnings are errors, every example runs):   python -m adago_theory.app.docs_build
 # or by hand:                                         sphinx-build -W -n --keep-going docs docs/_build/html
 #
 # The pages under _generated/ (one page per check, the API reference) are written at build time by the

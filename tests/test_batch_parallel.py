@@ -5,7 +5,7 @@ import importlib
 import numpy as np
 import pytest
 
-from adago_theory.bench_orth import _products_only
+from adago_theory.app.bench.orth import _products_only
 
 orth_mod = importlib.import_module("adago_theory.orthogonalize")
 

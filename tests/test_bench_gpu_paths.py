@@ -12,8 +12,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from adago_theory import bench_optim as bo  # noqa: E402
-from adago_theory.bench_orth import _gpu_extras  # noqa: E402
+from adago_theory.app.bench import optim as bo  # noqa: E402
+from adago_theory.app.bench.orth import _gpu_extras  # noqa: E402
 from adago_theory.orthogonalize import NS_PRESETS  # noqa: E402
 
 
@@ -34,7 +34,7 @@ def test_gpu_extras_on_cpu_torch():
 def test_raw_torch_reference_is_the_same_iteration():
     """The timing reference computes what orthogonalize(..., 'newton-schulz') computes (float64 here)."""
     from adago_theory import orthogonalize
-    from adago_theory.bench_orth import _torch_ns
+    from adago_theory.app.bench.orth import _torch_ns
 
     M = np.random.default_rng(0).standard_normal((3, 6, 9))
     ref = _torch_ns(torch.from_numpy(M), 5, NS_PRESETS["jordan"].coeffs * 5).numpy()

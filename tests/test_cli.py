@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from adago_theory.cli import main
-from adago_theory.sweep import expand_grid, load_grid_file, load_results, run_id, run_sweep
+from adago_theory.app.cli import main
+from adago_theory.app.sweep import expand_grid, load_grid_file, load_results, run_id, run_sweep
 from test_sweep_toy import RUNNER, toy_closed_form
 
 TESTS = Path(__file__).resolve().parent
@@ -30,7 +30,7 @@ VERBS = ["run", "sweep", "plot", "bench", "info", "demo"]
 
 def _cmd():
     exe = shutil.which("adago-theory", path=os.path.dirname(sys.executable))
-    return [exe] if exe else [sys.executable, "-m", "adago_theory.cli"]
+    return [exe] if exe else [sys.executable, "-m", "adago_theory.app.cli"]
 
 
 def _env():
@@ -278,7 +278,7 @@ def test_busy_store_is_reported(tmp_path):
 
 
 def test_unreachable_scheduler_exits_1(tmp_path, monkeypatch, capsys):
-    from adago_theory.sweep import execute
+    from adago_theory.app.sweep import execute
 
     monkeypatch.setattr(execute, "_connect", lambda address, timeout=10.0: (_ for _ in ()).throw(
         ConnectionError(f"cannot reach the Dask scheduler at {address}: refused")))
@@ -387,14 +387,14 @@ def test_bench_and_verify_delegate(monkeypatch, capsys, tmp_path):
         seen["bench"] = (backend, quick, file is not None)
         print("fake bench", file=file)
 
-    monkeypatch.setitem(sys.modules, "adago_theory.bench_optim", types.SimpleNamespace(bench_optim=fake_bench))
-    from adago_theory import benchtools
+    monkeypatch.setitem(sys.modules, "adago_theory.app.bench.optim", types.SimpleNamespace(bench_optim=fake_bench))
+    from adago_theory.app.bench import tools as benchtools
 
     monkeypatch.setattr(benchtools, "require_backend", lambda backend: None)   # delegation only, torch or not
     assert main(["bench", "optim", "--backend", "torch", "--quick", "--out", str(tmp_path / "b.txt")]) == 0
     assert seen["bench"] == ("torch", True, True) and (tmp_path / "b.txt").read_text() == "fake bench\n"
 
-    from adago_theory.sweep import registry
+    from adago_theory.app.sweep import registry
 
     monkeypatch.setattr(registry, "get_command", lambda name: (lambda argv: seen.setdefault("verify", argv) and 3))
     assert main(["verify", "--quick", "claim_x"]) == 3

@@ -1,6 +1,6 @@
 """The documentation site builds with warnings as errors and every example passes (slow: about 2 min).
 
-This is the command ``.ci/run`` runs (``python -m adago_theory.docs_build``): the quick checks run, one
+This is the command ``.ci/run`` runs (``python -m adago_theory.app.docs_build``): the quick checks run, one
 page per check is generated from their results.json, the docstring examples and the ``{doctest}``
 blocks of the pages run, and Sphinx builds the HTML with ``-W -n`` (a broken cross-reference fails).
 """
@@ -15,7 +15,7 @@ pytest.importorskip("myst_parser")
 pytest.importorskip("numpydoc")
 pytest.importorskip("pydata_sphinx_theme")
 
-from adago_theory.docs_build import build_docs, docs_dir  # noqa: E402
+from adago_theory.app.docs_build import build_docs, docs_dir  # noqa: E402
 
 
 @pytest.mark.slow

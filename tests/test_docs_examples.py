@@ -5,7 +5,7 @@
 * Every command line shown in a ``console`` block of the Markdown pages is checked against the real
   command-line parsers: ``adago-theory run/sweep`` lines are validated by the CLI itself
   (``sweep --dry-run``: registered problem and optimizer names, accepted parameters) without running;
-  the other verbs, ``python -m verify`` and ``python -m adago_theory.docs_build`` lines must parse;
+  the other verbs, ``python -m verify`` and ``python -m adago_theory.app.docs_build`` lines must parse;
   ``pip install -e ".[extra]"`` must name extras that ``pyproject.toml`` declares.
 
 The ``{doctest}`` blocks of the pages themselves run in the docs build (``sphinx-build -b doctest``,
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from adago_theory.docs_build import public_modules, run_module_doctests
+from adago_theory.app.docs_build import public_modules, run_module_doctests
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -124,7 +124,7 @@ def _verify_parser():
 
 @pytest.mark.parametrize("page,cmd", LINES, ids=[f"{p}:{c[:60]}" for p, c in LINES])
 def test_console_command_is_valid(page, cmd, tmp_path):
-    from adago_theory import cli, docs_build
+    from adago_theory.app import cli, docs_build
 
     for argv in _segments(cmd):
         if argv[:2] == ["pip", "install"]:
@@ -154,7 +154,7 @@ def test_console_command_is_valid(page, cmd, tmp_path):
         elif argv[:3] == ["python", "-m", "verify"]:
             ok, err = _parse_ok(_verify_parser(), argv[3:])
             assert ok, f"{page}: {cmd!r}: {err}"
-        elif argv[:3] == ["python", "-m", "adago_theory.docs_build"]:
+        elif argv[:3] == ["python", "-m", "adago_theory.app.docs_build"]:
             ok, err = _parse_ok(docs_build.build_parser(), argv[3:])
             assert ok, f"{page}: {cmd!r}: {err}"
 
@@ -173,7 +173,7 @@ TOML = _toml_blocks()
 @pytest.mark.parametrize("page,grid", TOML, ids=[p for p, _ in TOML])
 def test_grid_files_shown_in_the_docs_are_valid(page, grid, tmp_path):
     # a grid file on a page is checked by the CLI itself: names, parameters, horizon rules
-    from adago_theory import cli
+    from adago_theory.app import cli
 
     f = tmp_path / "grid.toml"
     f.write_text(grid)

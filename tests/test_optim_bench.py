@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from adago_theory.bench_optim import LOOP_RUNS, bench_optim
-from adago_theory.benchtools import ns_flops
+from adago_theory.app.bench.optim import LOOP_RUNS, bench_optim
+from adago_theory.app.bench.tools import ns_flops
 
 
 def test_bench_optim_quick_rows_and_table():
@@ -46,9 +46,9 @@ def test_missing_backend_is_a_clear_error(monkeypatch, capsys):
     """A backend whose package is absent: an ImportError naming it and the extra to install, not a traceback."""
     import importlib.util
 
-    from adago_theory import benchtools
-    from adago_theory.bench_orth import bench_orth
-    from adago_theory.cli import main
+    from adago_theory.app.bench import tools as benchtools
+    from adago_theory.app.bench.orth import bench_orth
+    from adago_theory.app.cli import main
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "cupy" else real(name, *a))

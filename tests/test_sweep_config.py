@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from adago_theory.sweep import (
+from adago_theory.app.sweep import (
     ConfigError,
     canonical_config,
     canonical_json,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from adago_theory.sweep import (
+from adago_theory.app.sweep import (
     ConfigError,
     expand_grid,
     load_errors,
@@ -129,7 +129,7 @@ def test_run_sweep_argument_errors(tmp_path, monkeypatch):
         run_sweep(_grid(), tmp_path, n_jobs=0)
     with pytest.raises(ConfigError, match="unknown optimizer 'nope_opt'; available: "):
         run_sweep([{"problem": "nope", "optimizer": "nope_opt", "T": 3}], tmp_path)
-    from adago_theory.sweep import registry
+    from adago_theory.app.sweep import registry
 
     def gd(eta, *, beta=0.0):
         return None
@@ -141,7 +141,7 @@ def test_run_sweep_argument_errors(tmp_path, monkeypatch):
     def quad(m=2, *, rng=None, backend="numpy", dtype="float64", device=None):
         return None
 
-    from adago_theory.sweep import execute
+    from adago_theory.app.sweep import execute
 
     real = execute.get_problem_factory
     monkeypatch.setattr(execute, "get_problem_factory", lambda name: quad if name == "quad" else real(name))

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from adago_theory.sweep import canonical_config, fit_rates, load_results, plot_store, run_id
-from adago_theory.sweep.plot import metric_columns, run_groups
-from adago_theory.sweep.store import open_store, write_result
+from adago_theory.app.sweep import canonical_config, fit_rates, load_results, plot_store, run_id
+from adago_theory.app.sweep.plot import metric_columns, run_groups
+from adago_theory.app.sweep.store import open_store, write_result
 
 RUNNER = "test_sweep_toy:toy_runner"
 

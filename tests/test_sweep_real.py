@@ -14,7 +14,7 @@ import pytest
 import problems  # the problem suite: a test may import it (adago_theory itself may not)
 from adago_theory import run
 from adago_theory.optim import OPTIMIZERS
-from adago_theory.sweep import ConfigError, expand_grid, load_results, run_id, run_one, run_sweep
+from adago_theory.app.sweep import ConfigError, expand_grid, load_results, run_id, run_one, run_sweep
 from test_cli import _one_line_error, cli
 
 ADAGO = {"name": "adago", "eta": "0.5*T^-0.5", "gamma": 1.0, "eps": 1e-3}
@@ -30,7 +30,7 @@ def _by_hand(cfg, **kw):
 
 
 def test_registered_names_are_found():
-    from adago_theory.sweep import optimizer_names, problem_names
+    from adago_theory.app.sweep import optimizer_names, problem_names
 
     assert {"adago", "muon"} <= set(optimizer_names())
     assert "matrix_least_squares" in problem_names()
@@ -105,7 +105,7 @@ def test_real_sweep_and_plot_through_the_cli(tmp_path, capsys):
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("6 run(s): 6 done")
     df = load_results(out)
-    from adago_theory.sweep import load_grid_file
+    from adago_theory.app.sweep import load_grid_file
 
     configs = expand_grid(load_grid_file(grid))
     assert set(df.run_id) == {run_id(c) for c in configs}
@@ -113,7 +113,7 @@ def test_real_sweep_and_plot_through_the_cli(tmp_path, capsys):
         ref = _by_hand(cfg)
         sub = df[df.run_id == run_id(cfg)].sort_values(["seed", "step"])
         np.testing.assert_allclose(sub.grad_nuc.to_numpy(), ref.grad_nuc.T.reshape(-1), rtol=1e-12)
-    from adago_theory.cli import main
+    from adago_theory.app.cli import main
 
     assert main(["plot", str(out), "--statistic", "min", "--kind", "rates"]) == 0  # in process: faster
     printed = capsys.readouterr().out
@@ -122,7 +122,7 @@ def test_real_sweep_and_plot_through_the_cli(tmp_path, capsys):
 
 
 def test_real_names_in_cli_errors(capsys):
-    from adago_theory.cli import main
+    from adago_theory.app.cli import main
 
     err = _one_line_error(cli("run", "--problem", "no_such_problem", "--optimizer", "muon", "--T", "3"))
     assert "unknown problem 'no_such_problem'; available:" in err and "matrix_least_squares" in err
@@ -138,7 +138,7 @@ def test_help_examples_are_valid_commands():
     """Every `run`/`sweep` example in the help texts names real problems, optimizers and parameters."""
     import shlex
 
-    from adago_theory import cli as cli_mod
+    from adago_theory.app import cli as cli_mod
 
     parser = cli_mod.build_parser()
     texts = [parser.epilog] + [a.epilog or "" for a in parser._subparsers._group_actions[0].choices.values()]

@@ -13,9 +13,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from adago_theory.sweep import StoreError, load_errors, load_results, load_runs, read_manifest, run_id
-from adago_theory.sweep.execute import trace_to_frame
-from adago_theory.sweep.store import (
+from adago_theory.app.sweep import StoreError, load_errors, load_results, load_runs, read_manifest, run_id
+from adago_theory.app.sweep.execute import trace_to_frame
+from adago_theory.app.sweep.store import (
     atomic_write_bytes,
     finished_ids,
     lock_store,

@@ -46,7 +46,7 @@ def toy_closed_form(eta, T, seeds):
 
 def toy_config(**kw):
     """A canonical run config for the toy runner (keyword overrides)."""
-    from adago_theory.sweep import canonical_config
+    from adago_theory.app.sweep import canonical_config
 
     cfg = {"problem": "toy", "optimizer": "gd", "optimizer_params": {"eta": 0.1}, "T": 6, "seeds": [0, 1, 2],
            "runner": RUNNER}

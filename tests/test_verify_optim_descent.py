@@ -86,7 +86,7 @@ def test_bound_on_a_hand_written_adago_loop():
 def test_plot_and_json_roundtrip(result, tmp_path):
     from matplotlib.figure import Figure
 
-    from adago_theory.plotting import save_figure
+    from adago_theory.app.plotting import save_figure
 
     back = CheckResult.from_json(result.to_json())
     fig = plot_adago_descent(back)

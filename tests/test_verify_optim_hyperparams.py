@@ -34,7 +34,7 @@ def test_curve_stats_closed_forms():
 def test_plot_and_json_roundtrip(result, tmp_path):
     from matplotlib.figure import Figure
 
-    from adago_theory.plotting import save_figure
+    from adago_theory.app.plotting import save_figure
 
     fig = plot_hyperparams(CheckResult.from_json(result.to_json()))
     assert isinstance(fig, Figure)

@@ -47,7 +47,7 @@ def test_amplification_matches_first_order_formula_for_small_noise():
 def test_plot_and_json_roundtrip(result, tmp_path):
     from matplotlib.figure import Figure
 
-    from adago_theory.plotting import save_figure
+    from adago_theory.app.plotting import save_figure
 
     fig = plot_ill_conditioning(CheckResult.from_json(result.to_json()))
     assert isinstance(fig, Figure)

@@ -39,7 +39,7 @@ def test_alpha_bound_recomputed(result):
 def test_plot_and_json_roundtrip(result, tmp_path):
     from matplotlib.figure import Figure
 
-    from adago_theory.plotting import save_figure
+    from adago_theory.app.plotting import save_figure
 
     fig = plot_null_gradient(CheckResult.from_json(result.to_json()))
     assert isinstance(fig, Figure)

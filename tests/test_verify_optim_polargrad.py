@@ -63,7 +63,7 @@ def test_muon_floor_is_respected_by_a_reference_loop():
 def test_plot_and_json_roundtrip(result, tmp_path):
     from matplotlib.figure import Figure
 
-    from adago_theory.plotting import save_figure
+    from adago_theory.app.plotting import save_figure
 
     fig = plot_polargrad(CheckResult.from_json(result.to_json()))
     assert isinstance(fig, Figure)

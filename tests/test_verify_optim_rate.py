@@ -106,7 +106,7 @@ def test_bound_holds_on_a_hand_written_run():
 def test_plot_and_json_roundtrip(result, tmp_path):
     from matplotlib.figure import Figure
 
-    from adago_theory.plotting import save_figure
+    from adago_theory.app.plotting import save_figure
 
     back = CheckResult.from_json(result.to_json())
     assert back.verdict == result.verdict and back.passed == result.passed

@@ -1,4 +1,4 @@
-"""The project's plotting style and save_figure (adago_theory.plotting)."""
+"""The project's plotting style and save_figure (adago_theory.app.plotting)."""
 
 import hashlib
 import subprocess
@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from adago_theory import plotting
+from adago_theory.app import plotting
 
 
 def _figure():
@@ -25,7 +25,7 @@ def _figure():
 
 
 def test_import_is_lazy():
-    code = ("import sys, adago_theory, adago_theory.plotting, verify; "
+    code = ("import sys, adago_theory, adago_theory.app.plotting, verify; "
             "print(any(m.startswith(('matplotlib', 'sympy', 'torch', 'cupy')) for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -257,7 +257,7 @@ def check_adago_descent(*, horizons=None, seeds=None, backend="numpy", quick=Fal
 
 def plot_adago_descent(result):
     """Two panels: min_t ||grad f||_* vs T with B(T); the per-step slack (normalized) over the longest run."""
-    from adago_theory.plotting import OKABE_ITO, fit_line, median_band, new_figure, panel_label, style_context
+    from adago_theory.app.plotting import OKABE_ITO, fit_line, median_band, new_figure, panel_label, style_context
     from .fit import RateFit
 
     with style_context():

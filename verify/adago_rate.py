@@ -403,8 +403,8 @@ def check_adago_rate(*, horizons=None, horizons_nd=None, seeds=None, delta=DELTA
 
 def plot_adago_rate(result):
     r"""Three panels: least squares (AdaGO, Muon, bound), the noise-dominated chain (lower bound), local slopes."""
-    from adago_theory.plotting import OKABE_ITO, fit_line, median_band, new_figure, panel_label, reference_line
-    from adago_theory.plotting import style_context
+    from adago_theory.app.plotting import OKABE_ITO, fit_line, median_band, new_figure, panel_label, reference_line
+    from adago_theory.app.plotting import style_context
     from .fit import RateFit
 
     def _fit(d):

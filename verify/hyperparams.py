@@ -259,7 +259,7 @@ def check_hyperparams(*, steps=None, seeds=None, backend="numpy", quick=False, r
 
 def plot_hyperparams(result):
     """Five panels: AdaGO and Muon loss curves per eta; final loss and jitter vs eta; eps ablation; gamma."""
-    from adago_theory.plotting import OKABE_ITO, new_figure, panel_label, style_context
+    from adago_theory.app.plotting import OKABE_ITO, new_figure, panel_label, style_context
 
     with style_context():
         m, p, par = result.measured, result.predicted, result.params

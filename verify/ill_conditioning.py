@@ -292,7 +292,7 @@ def check_ill_conditioning(*, steps=None, seeds=None, kappa=300.0, sigma2=1.0, b
 
 def plot_ill_conditioning(result):
     """Three panels: gap curves at each optimizer's best eta; tuning curves; noise amplification vs kappa(grad)."""
-    from adago_theory.plotting import OKABE_ITO, median_band, new_figure, panel_label, style_context
+    from adago_theory.app.plotting import OKABE_ITO, median_band, new_figure, panel_label, style_context
 
     with style_context():
         m = result.measured

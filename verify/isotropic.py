@@ -595,7 +595,7 @@ def plot_isotropic_curvature(result):
     """Three panels: s*/s*_1 against sigma/sigma_1 per power; the kink solutions; Monte Carlo vs formulas."""
     from matplotlib.lines import Line2D
 
-    from adago_theory.plotting import OKABE_ITO, new_figure, panel_label, style_context
+    from adago_theory.app.plotting import OKABE_ITO, new_figure, panel_label, style_context
 
     with style_context():
         meas = result.measured

@@ -315,7 +315,7 @@ def plot_noise_amplification(result):
     """Two panels: amplification against kappa (median and IQR over seeds, bound, fit); ||dU|| against noise level."""
     from matplotlib.lines import Line2D
 
-    from adago_theory.plotting import OKABE_ITO, median_band, new_figure, panel_label, reference_line, style_context
+    from adago_theory.app.plotting import OKABE_ITO, median_band, new_figure, panel_label, reference_line, style_context
 
     from .fit import RateFit
 

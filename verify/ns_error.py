@@ -445,7 +445,7 @@ def plot_ns_error(result):
     """Four panels: error vs steps, error vs condition number, error vs dtype, Jordan's band."""
     from matplotlib.lines import Line2D
 
-    from adago_theory.plotting import OKABE_ITO, median_band, new_figure, panel_label, style_context
+    from adago_theory.app.plotting import OKABE_ITO, median_band, new_figure, panel_label, style_context
 
     with style_context():
         meas, pred, par = result.measured, result.predicted, result.params

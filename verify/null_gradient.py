@@ -196,7 +196,7 @@ def check_null_gradient(*, steps=None, seeds=None, backend="numpy", quick=False,
 
 def plot_null_gradient(result):
     """Two panels: step size and gradient over the run; update norm against gradient norm (all methods)."""
-    from adago_theory.plotting import OKABE_ITO, median_band, new_figure, panel_label, style_context
+    from adago_theory.app.plotting import OKABE_ITO, median_band, new_figure, panel_label, style_context
 
     with style_context():
         m = result.measured

@@ -245,7 +245,7 @@ def check_orthogonality(*, steps=None, seeds=None, backend="numpy", quick=False,
 
 def plot_orthogonality(result):
     """Three panels: distance to orthogonal per optimizer and method; NAMO-D's kappa; NAMO-D's sigma vs u."""
-    from adago_theory.plotting import OKABE_ITO, median_band, new_figure, panel_label, style_context
+    from adago_theory.app.plotting import OKABE_ITO, median_band, new_figure, panel_label, style_context
 
     with style_context():
         m, p = result.measured, result.predicted

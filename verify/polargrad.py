@@ -287,7 +287,7 @@ def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", q
 
 def plot_polargrad(result):
     """Three panels: gaps (PolarGrad, Muon and its floor), 1 - rho against the bounds, the control's rho."""
-    from adago_theory.plotting import OKABE_ITO, median_band, new_figure, panel_label, style_context
+    from adago_theory.app.plotting import OKABE_ITO, median_band, new_figure, panel_label, style_context
 
     with style_context():
         m, p = result.measured, result.predicted

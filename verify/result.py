@@ -23,10 +23,12 @@ from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["CheckResult", "PROVENANCES", "KINDS", "to_jsonable", "from_jsonable"]
+__all__ = ["CheckResult", "PROVENANCES", "KINDS", "OUTCOMES", "to_jsonable", "from_jsonable"]
 
 PROVENANCES = ("seed text", "official code", "secondary source", "derived here")
 KINDS = ("upper bound", "tight rate", "equality", "qualitative")
+#: What a check can conclude.
+OUTCOMES = ("pass", "fail", "not reproduced", "not judged")
 
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
@@ -164,6 +166,11 @@ class CheckResult:
         Whether this was the quick (test-suite) configuration.
     notes : str
         Decisions where the sources are silent, caveats.
+    outcome : str, optional
+        One of :data:`OUTCOMES`, when the check says more than pass/fail: ``"not reproduced"`` (a seed
+        claim the toolkit measured and could not confirm: a first-class outcome, never re-worded into a
+        pass) or ``"not judged"`` (e.g. a claim that quick mode cannot judge).  Empty (the default): the
+        outcome follows from ``verdict`` and the negative control (``"pass"`` or ``"fail"``).
     """
 
     name: str
@@ -181,6 +188,7 @@ class CheckResult:
     params: dict = field(default_factory=dict)
     quick: bool = False
     notes: str = ""
+    outcome: str = ""
 
     def __post_init__(self):
         for name in ("name", "claim", "claim_math", "source", "verdict_text"):
@@ -209,6 +217,8 @@ class CheckResult:
                 raise TypeError(
                     f"CheckResult.negative_control must be a CheckResult, a dict or None, got {type(nc).__name__}"
                 )
+        if self.outcome not in ("",) + OUTCOMES:
+            raise ValueError(f"CheckResult.outcome must be one of {OUTCOMES} or empty, got {self.outcome!r}")
         if not isinstance(self.quick, (bool, np.bool_)):
             raise TypeError(f"CheckResult.quick must be a bool, got {self.quick!r}")
 
@@ -225,6 +235,13 @@ class CheckResult:
     def passed(self) -> bool:
         """True when the claim holds *and* the negative control's claim does not."""
         return self.verdict and self.negative_verdict is not True
+
+    @property
+    def status(self) -> str:
+        """The outcome: ``outcome`` when set, else ``"pass"`` or ``"fail"`` from :attr:`passed`."""
+        if self.outcome:
+            return self.outcome
+        return "pass" if self.passed else "fail"
 
     @property
     def provenances(self) -> tuple:

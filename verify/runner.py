@@ -178,7 +178,7 @@ def run_checks(names=None, *, quick=False, out=None, rng=0, progress=True, plots
             err = traceback.format_exc()
         if result is not None and out is not None and plots and plot_fn is not None:
             try:
-                from adago_theory.plotting import save_figure
+                from adago_theory.app.plotting import save_figure
 
                 fig = plot_fn(result)
                 figures = save_figure(fig, Path(out) / name, formats=formats)

@@ -384,7 +384,7 @@ def plot_symbolic_facts(result):
     the AdaGO lemma on random sequences."""
     from matplotlib.lines import Line2D
 
-    from adago_theory.plotting import OKABE_ITO, new_figure, panel_label, style_context
+    from adago_theory.app.plotting import OKABE_ITO, new_figure, panel_label, style_context
 
     with style_context():
         fig, ax = new_figure(1, 3, width=7.2, height=2.8)

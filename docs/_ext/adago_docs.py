@@ -7,7 +7,7 @@ At ``builder-inited`` it writes, into the source tree (both folders are git-igno
     predicted, verdict, negative control, the check's own docstring) and an index table, generated from
     the verifiers' ``results.json`` and their figures — never copied by hand.
 ``api/generated/``
-    one API page per public package (``adago_theory``, ``adago_theory.optim``, ``adago_theory.sweep``,
+    one API page per public package (``adago_theory``, ``adago_theory.optim``, ``adago_theory.app.sweep``,
     ``problems``, ``verify``), listing every name of the package's ``__all__`` and the docstrings of
     its modules, so that the reference follows the code as names are added.
 
@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 #: The public packages of the API reference, in the order of the site.
-PACKAGES = ("adago_theory", "adago_theory.optim", "adago_theory.sweep", "problems", "verify")
+PACKAGES = ("adago_theory", "adago_theory.optim", "adago_theory.app.sweep", "problems", "verify")
 
 #: The provenance tags a claim may carry (``verify.result.PROVENANCES``), with what each means.
 PROVENANCE_MEANING = {

@@ -1,7 +1,7 @@
 r"""The ``adago-theory`` command line: run, sweep, verify, plot, bench, info, demo.
 
-Every verb is a thin layer over library functions (:mod:`adago_theory.sweep`,
-:mod:`adago_theory.info`, the benchmark modules); ``main(argv)`` returns the exit status:
+Every verb is a thin layer over library functions (:mod:`adago_theory.app.sweep`,
+:mod:`adago_theory.app.info`, the benchmark modules); ``main(argv)`` returns the exit status:
 0 on success, 1 when work failed (a run raised, a benchmark is missing), 2 on a usage
 error (malformed config file, unknown name, conflicting options), always reported as one
 line on stderr without a traceback.
@@ -376,7 +376,7 @@ def _cmd_bench(args):
     import importlib
     import contextlib
 
-    modname = {"orth": "adago_theory.bench_orth", "optim": "adago_theory.bench_optim"}[args.what]
+    modname = {"orth": "adago_theory.app.bench.orth", "optim": "adago_theory.app.bench.optim"}[args.what]
     fn_name = f"bench_{args.what}"
     try:
         mod = importlib.import_module(modname)
@@ -388,7 +388,7 @@ def _cmd_bench(args):
         raise
     fn = getattr(mod, fn_name)
     backend = args.backend or "numpy"
-    from .benchtools import require_backend
+    from .bench.tools import require_backend
 
     try:
         require_backend(backend)
@@ -548,7 +548,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Relative distance to the exact polar factor for each method and preset.",
                        epilog=f"example:\n  {PROG} demo")
     d.set_defaults(func=_cmd_demo)
-    sub.add_parser("docs", help="build the documentation site (forwarded to python -m adago_theory.docs_build)",
+    sub.add_parser("docs", help="build the documentation site (forwarded to python -m adago_theory.app.docs_build)",
                    add_help=False)
     return p
 

@@ -6,8 +6,8 @@ import sys
 
 import numpy as np
 
-from .orthogonalize import NS_PRESETS, orthogonalize
-from .polar_error import polar_error
+from adago_theory.orthogonalize import NS_PRESETS, orthogonalize
+from adago_theory.polar_error import polar_error
 
 __all__ = ["orth_error_table"]
 

@@ -15,9 +15,9 @@ import sys
 
 import numpy as np
 
-from .backend import to_numpy
-from .benchtools import machine_summary, make_array, matmul_rate, ns_flops, require_backend, time_call
-from .orthogonalize import NS_PRESETS, orthogonalize
+from adago_theory.backend import to_numpy
+from .tools import machine_summary, make_array, matmul_rate, ns_flops, require_backend, time_call
+from adago_theory.orthogonalize import NS_PRESETS, orthogonalize
 
 __all__ = ["bench_orth"]
 
@@ -40,7 +40,7 @@ def _rel_err(O, P):
 
 def _raw_svd_polar(M):
     """The stacked LAPACK / cuSOLVER SVD route, written directly against the library (the baseline)."""
-    from .backend import namespace
+    from adago_theory.backend import namespace
 
     xp = namespace(M)
     U, _, Vh = xp.linalg.svd(M, full_matrices=False)
@@ -72,7 +72,7 @@ def _products_only(M, steps=5):
     """
     import threading
 
-    from .orthogonalize import _batch_parallel
+    from adago_theory.orthogonalize import _batch_parallel
 
     W = np.swapaxes(M, -1, -2) if M.shape[-2] > M.shape[-1] else M
 

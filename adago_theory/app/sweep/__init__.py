@@ -2,7 +2,7 @@ r"""Parameter sweeps: canonical run configs, a resumable Parquet results store, 
 
 Typical use::
 
-    from adago_theory.sweep import expand_grid, run_sweep, load_results
+    from adago_theory.app.sweep import expand_grid, run_sweep, load_results
     configs = expand_grid({"problem": {"name": "least_squares", "m": 16, "n": 8},
                            "optimizer": [{"name": "adago", "eta": "0.5*T^-0.5"}, {"name": "muon", "eta": 0.02}],
                            "T": [64, 128, 256], "seeds": 4})

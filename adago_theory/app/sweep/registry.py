@@ -7,7 +7,7 @@ r"""Where the names in a run configuration come from: problems, optimizers and c
 * Extra command-line verbs come from the group ``adago_theory.commands`` (name →
   ``main(argv=None) -> int``).
 
-Every lookup of an unknown name raises :class:`~adago_theory.sweep.config.ConfigError`
+Every lookup of an unknown name raises :class:`~adago_theory.app.sweep.config.ConfigError`
 listing the names that exist.
 """
 

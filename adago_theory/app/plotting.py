@@ -1,7 +1,7 @@
 r"""The project's matplotlib style and figure helpers.
 
 Importing :mod:`adago_theory` never imports matplotlib; this module imports it
-only inside its functions, so ``import adago_theory.plotting`` is cheap too.
+only inside its functions, so ``import adago_theory.app.plotting`` is cheap too.
 
 * :func:`style_context` applies the packaged style file ``adago.mplstyle``
   (Okabe–Ito colour-blind-safe cycle, small serif-free fonts, light grid).

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from .backend import from_numpy, synchronize
+from adago_theory.backend import from_numpy, synchronize
 
 __all__ = ["time_call", "matmul_rate", "make_array", "machine_summary", "ns_flops", "require_backend"]
 

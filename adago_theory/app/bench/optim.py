@@ -26,8 +26,8 @@ from __future__ import annotations
 import sys
 import time
 
-from .benchtools import machine_summary, make_array, matmul_rate, ns_flops, require_backend
-from .optim import adago, muon
+from .tools import machine_summary, make_array, matmul_rate, ns_flops, require_backend
+from adago_theory.optim import adago, muon
 
 __all__ = ["bench_optim"]
 
@@ -48,7 +48,7 @@ def _optimizers():
 
 
 def _sync(x):
-    from .backend import synchronize
+    from adago_theory.backend import synchronize
 
     synchronize(x)
 
@@ -152,7 +152,7 @@ def bench_optim(*, backend="numpy", quick=False, file=None, dtype="float64", rep
     ceiling = None
     if backend == "numpy" and not quick:
         # the Newton-Schulz products of Muon's 64-run step alone (no element-wise work, no momentum)
-        from .bench_orth import _products_only
+        from .orth import _products_only
 
         m, n = SHAPES[-1]
         Mc = make_array((LOOP_RUNS, m, n), backend=backend, dtype=dtype, rng=3)

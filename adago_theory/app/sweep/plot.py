@@ -11,7 +11,7 @@ r"""Figures and rate fits from a results store.
   §8 steps 3–4 [DOC scipy].  Horizon rules (``scaling``) keep runs of one rule together.
 
 Matplotlib is imported inside the functions; figures are built without pyplot (no GUI, no global
-state), in the project style of :mod:`adago_theory.plotting` when that module is present.
+state), in the project style of :mod:`adago_theory.app.plotting` when that module is present.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def run_groups(df, *, across_T: bool = False):
     Parameters
     ----------
     df : pandas.DataFrame
-        A results table (:func:`~adago_theory.sweep.store.load_results`).
+        A results table (:func:`~adago_theory.app.sweep.store.load_results`).
     across_T : bool
         When True, ``group`` is the same for runs that differ only in ``T`` and in
         the hyperparameters that a horizon rule (``scaling``) sets from ``T``.
@@ -174,11 +174,11 @@ def _per_seed(df, metric, statistic):
 
 
 def _style():
-    """The project's matplotlib style (``adago_theory.plotting``) when present, else matplotlib's."""
+    """The project's matplotlib style (``adago_theory.app.plotting``) when present, else matplotlib's."""
     import contextlib
 
     try:
-        from adago_theory.plotting import style_context
+        from adago_theory.app.plotting import style_context
     except ImportError:
         return contextlib.nullcontext()
     return style_context()
@@ -190,7 +190,7 @@ def _figure(n_panels: int, *, legend_right=False):
     nrows = -(-n_panels // ncols)
     per = 4.6 + (3.8 if legend_right else 0.0)
     try:
-        from adago_theory.plotting import new_figure
+        from adago_theory.app.plotting import new_figure
     except ImportError:
         new_figure = None
     if new_figure is not None:
@@ -346,12 +346,12 @@ def plot_rates(df, metric: str, *, statistic: str = "final", ax=None, fits=None)
 def save_figure(fig, stem, formats=("png", "pdf")) -> list[Path]:
     """Save ``fig`` as ``stem.png`` and ``stem.pdf``, each atomically; returns the paths.
 
-    Uses ``adago_theory.plotting.save_figure`` (the project's writer: atomic, stable
+    Uses ``adago_theory.app.plotting.save_figure`` (the project's writer: atomic, stable
     metadata) when that module exists, else an equivalent writer here.
     """
     stem = Path(stem)
     try:
-        from adago_theory.plotting import save_figure as _save
+        from adago_theory.app.plotting import save_figure as _save
     except ImportError:
         _save = None
     if _save is not None:

@@ -197,7 +197,7 @@ def trace_to_frame(trace, config: Mapping[str, Any]):
     -------
     pandas.DataFrame
         K·R rows ordered by seed then step: ``run_id``, config columns
-        (:func:`~adago_theory.sweep.config.flatten_config`), ``seed``, ``step``, metrics.
+        (:func:`~adago_theory.app.sweep.config.flatten_config`), ``seed``, ``step``, metrics.
 
     Raises
     ------
@@ -249,7 +249,7 @@ def run_one(config: Mapping[str, Any], *, progress: bool | None = None):
     Parameters
     ----------
     config : mapping
-        A run configuration (see :mod:`adago_theory.sweep.config`).  With a ``runner``
+        A run configuration (see :mod:`adago_theory.app.sweep.config`).  With a ``runner``
         key, that ``"module:function"`` computes the trace instead of :func:`run_trace`.
     progress : bool or None
         Progress bar of a long run (:func:`run_trace` only; None: on a terminal).
@@ -383,7 +383,7 @@ def run_sweep(configs: Iterable[Mapping[str, Any]], out, *, n_jobs: int = 1, sch
     ------
     ConfigError
         A config is invalid (nothing is run).
-    adago_theory.sweep.store.StoreError
+    adago_theory.app.sweep.store.StoreError
         Another live sweep holds the store.
     """
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:

@@ -1,4 +1,4 @@
-r"""Build the documentation site in one command: ``python -m adago_theory.docs_build``.
+r"""Build the documentation site in one command: ``python -m adago_theory.app.docs_build``.
 
 The build is strict, so that the site cannot drift from the code:
 
@@ -40,7 +40,7 @@ def docs_dir() -> Path:
     FileNotFoundError
         For an installation without the source tree (a wheel): the docs are built from a checkout.
     """
-    d = Path(__file__).resolve().parents[1] / "docs"
+    d = Path(__file__).resolve().parents[2] / "docs"
     if not (d / "conf.py").is_file():
         raise FileNotFoundError(f"no documentation sources at {d} (docs/conf.py); build the docs from a "
                                 "checkout of the repository installed with pip install -e '.[docs]'")
@@ -187,7 +187,7 @@ def build_docs(out=None, quick=True, *, results=None, strict=True, doctests=True
     return 0
 
 
-def build_parser(prog="python -m adago_theory.docs_build") -> argparse.ArgumentParser:
+def build_parser(prog="python -m adago_theory.app.docs_build") -> argparse.ArgumentParser:
     """The argument parser of :func:`main` (``prog`` is the name its messages use)."""
     p = argparse.ArgumentParser(prog=prog,
                                 description="Build the documentation site (warnings are errors, every "
@@ -205,8 +205,8 @@ def build_parser(prog="python -m adago_theory.docs_build") -> argparse.ArgumentP
     return p
 
 
-def main(argv=None, prog="python -m adago_theory.docs_build") -> int:
-    """Command line: ``python -m adago_theory.docs_build [--full] [--out DIR] [--results PATH] ...``."""
+def main(argv=None, prog="python -m adago_theory.app.docs_build") -> int:
+    """Command line: ``python -m adago_theory.app.docs_build [--full] [--out DIR] [--results PATH] ...``."""
     a = build_parser(prog).parse_args(argv)
     return build_docs(a.out, quick=not a.full, results=a.results, strict=not a.no_strict,
                       doctests=not a.no_doctest, clean=a.clean)
