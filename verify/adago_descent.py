@@ -31,8 +31,8 @@ import time
 import numpy as np
 
 from adago_theory import default_rng, run, to_numpy
-from adago_theory.optim import adago
 
+from ._factories import resolve, uses
 from ._runs import as_horizons, check_backend, check_int, draw_seeds, horizon_grid
 from ._runs import negative_control as _negative
 from ._runs import no_minor_labels
@@ -104,7 +104,7 @@ def _problems(rng, backend, quick):
     return out
 
 
-def _run_horizons(P, Ts, seeds, beta, Delta_bar, inf_f):
+def _run_horizons(F, P, Ts, seeds, beta, Delta_bar, inf_f):
     L = P.constants.L_op
     c = math.sqrt(2.0 * Delta_bar / L)
     out = {"min_grad": [], "bound": [], "bound_theory_md": [], "max_slack": [], "n_violations": [], "eps": [],
@@ -112,7 +112,7 @@ def _run_horizons(P, Ts, seeds, beta, Delta_bar, inf_f):
     for T in Ts:
         T = int(T)
         eps, eta = c / math.sqrt(T), c
-        tr = run(adago(eta, gamma=GAMMA, eps=eps, beta=beta, v0=V0, orth="svd"), P, T, seeds=seeds, record="all")
+        tr = run(F["adago"](eta, gamma=GAMMA, eps=eps, beta=beta, v0=V0, orth="svd"), P, T, seeds=seeds, record="all")
         slack, tol = descent_slack(tr.f, tr.alpha, tr.grad_nuc, L)
         out["max_slack"].append(np.max(slack / np.maximum(tol, 1e-300), axis=0))
         out["n_violations"].append(np.sum(slack > tol, axis=0))
@@ -133,7 +133,8 @@ def _run_horizons(P, Ts, seeds, beta, Delta_bar, inf_f):
     return out
 
 
-def check_adago_descent(*, horizons=None, seeds=None, backend="numpy", quick=False, rng=None):
+@uses("adago")
+def check_adago_descent(*, horizons=None, seeds=None, backend="numpy", quick=False, rng=None, factories=None):
     r"""AdaGO without momentum, exact gradients: per-step descent inequality and the explicit bound at every horizon.
 
     **Claim.** (i) For every step :math:`t` of every run,
@@ -172,12 +173,15 @@ def check_adago_descent(*, horizons=None, seeds=None, backend="numpy", quick=Fal
     backend : {"numpy", "torch", "cupy"}
     quick : bool
     rng : None, int or Generator
+    factories : mapping, optional
+        Optimizer substitutions (``verify._factories.resolve``); runs ``"adago"``.
 
     Returns
     -------
     CheckResult
     """
     t0 = time.perf_counter()
+    F = resolve(factories)
     g = default_rng(rng)
     backend = check_backend(backend)
     S = check_int("seeds", 8 if seeds is None else seeds, lo=1)
@@ -191,10 +195,10 @@ def check_adago_descent(*, horizons=None, seeds=None, backend="numpy", quick=Fal
         inf_f = P.constants.f_star if P.constants.f_star is not None else 0.0
         f0 = np.array([float(np.asarray(to_numpy(P.value(P.initial_point(s, runs=1))))[0]) for s in seeds_])
         Delta_bar = float(np.mean(f0 - inf_f))
-        res[name] = _run_horizons(P, Ts, seeds_, 0.0, Delta_bar, inf_f)
+        res[name] = _run_horizons(F, P, Ts, seeds_, 0.0, Delta_bar, inf_f)
         ok1 &= bool(np.all(res[name]["n_violations"] == 0))
         ok2 &= bool(np.all(res[name]["min_grad"] <= res[name]["bound"]))
-        ctrl[name] = _run_horizons(P, Ts[Ts <= max(CONTROL_T_MAX, int(Ts[0]))], seeds_, BETA_CONTROL, Delta_bar, inf_f)
+        ctrl[name] = _run_horizons(F, P, Ts[Ts <= max(CONTROL_T_MAX, int(Ts[0]))], seeds_, BETA_CONTROL, Delta_bar, inf_f)
         res[name]["fit"] = fit_rate(Ts, res[name]["min_grad"], rng=g)
         res[name]["inf_f"] = inf_f
         res[name]["Delta_bar"] = Delta_bar

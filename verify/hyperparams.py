@@ -28,8 +28,8 @@ import time
 import numpy as np
 
 from adago_theory import default_rng, run
-from adago_theory.optim import adago, muon
 
+from ._factories import resolve, uses
 from ._runs import check_backend, check_int, draw_seeds
 from ._runs import negative_control as _negative
 from ._runs import no_minor_labels
@@ -75,7 +75,8 @@ def _med(d, k):
     return float(np.median(d[k]))
 
 
-def check_hyperparams(*, steps=None, seeds=None, backend="numpy", quick=False, rng=None):
+@uses("adago", "muon")
+def check_hyperparams(*, steps=None, seeds=None, backend="numpy", quick=False, rng=None, factories=None):
     r"""AdaGO's η sweep: slow and oscillation zones, less η-sensitive than Muon; small ε harmless, ε = η² not.
 
     **Claim** (qualitative; seed ``000_*.txt`` "First 3 experiments", 1 and 2).  On a small
@@ -122,6 +123,8 @@ def check_hyperparams(*, steps=None, seeds=None, backend="numpy", quick=False, r
     backend : {"numpy", "torch", "cupy"}
     quick : bool
     rng : None, int or Generator
+    factories : mapping, optional
+        Optimizer substitutions (``verify._factories.resolve``); see ``check_fn.uses``.
 
     Returns
     -------
@@ -130,6 +133,8 @@ def check_hyperparams(*, steps=None, seeds=None, backend="numpy", quick=False, r
     from problems import make_teacher_student
 
     t0 = time.perf_counter()
+    F = resolve(factories)
+    adago, muon = F["adago"], F["muon"]
     g = default_rng(rng)
     backend = check_backend(backend)
     T = check_int("steps", (200 if quick else 1000) if steps is None else steps, lo=20)

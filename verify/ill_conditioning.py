@@ -28,8 +28,8 @@ import time
 import numpy as np
 
 from adago_theory import default_rng, from_numpy, orthogonalize, run, to_numpy
-from adago_theory.optim import adago, adamw, muon
 
+from ._factories import resolve, uses
 from ._runs import check_backend, check_int, check_pos, draw_seeds
 from ._runs import negative_control as _negative
 from ._runs import no_minor_labels
@@ -46,12 +46,12 @@ MARGIN = 1.25
 NONINF = 1.5
 
 
-def _make(name, eta):
+def _make(F, name, eta):
     if name == "AdaGO":
-        return adago(eta, gamma=10.0, eps=1e-4, beta=0.95, orth="svd")
+        return F["adago"](eta, gamma=10.0, eps=1e-4, beta=0.95, orth="svd")
     if name == "Muon":
-        return muon(eta, beta=0.95, nesterov=False, orth="svd")
-    return adamw(eta, weight_decay=0.0)
+        return F["muon"](eta, beta=0.95, nesterov=False, orth="svd")
+    return F["adamw"](eta, weight_decay=0.0)
 
 
 def amplification_at(P, X, rng, draws=4):
@@ -87,7 +87,7 @@ def _boot_ci(x, rng, n=2000, level=0.95):
     return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
 
 
-def _study(P, seeds_tune, seeds_eval, T, grids):
+def _study(F, P, seeds_tune, seeds_eval, T, grids):
     """Tune eta on seeds_tune (median final gap), evaluate at eta* on seeds_eval; one batch per (optimizer, eta)."""
     seeds_all = list(seeds_tune) + list(seeds_eval)
     S = len(seeds_tune)
@@ -95,7 +95,7 @@ def _study(P, seeds_tune, seeds_eval, T, grids):
     for name, grid in grids.items():
         tune, curves, finals = [], {}, {}
         for eta in grid:
-            tr = run(_make(name, eta), P, T, seeds=seeds_all, stochastic=True, record="log", num_records=40)
+            tr = run(_make(F, name, eta), P, T, seeds=seeds_all, stochastic=True, record="log", num_records=40)
             gap = tr.gap
             tune.append(float(np.median(gap[-1, :S])))
             curves[eta] = (tr.steps, gap[:, S:])
@@ -130,8 +130,9 @@ def _dominant(e):
     return "no significant difference"
 
 
+@uses("adago", "muon", "adamw")
 def check_ill_conditioning(*, steps=None, seeds=None, kappa=300.0, sigma2=1.0, backend="numpy", quick=False,
-                           rng=None):
+                           rng=None, factories=None):
     r"""AdaGO vs Muon vs Adam on a regression with an ill-conditioned design: measured effects and which dominates.
 
     **Claim** (qualitative, the seed's hypothesis made measurable).  On
@@ -183,6 +184,8 @@ def check_ill_conditioning(*, steps=None, seeds=None, kappa=300.0, sigma2=1.0, b
     backend : {"numpy", "torch", "cupy"}
     quick : bool
     rng : None, int or Generator
+    factories : mapping, optional
+        Optimizer substitutions (``verify._factories.resolve``); see ``check_fn.uses``.
 
     Returns
     -------
@@ -191,6 +194,7 @@ def check_ill_conditioning(*, steps=None, seeds=None, kappa=300.0, sigma2=1.0, b
     from problems import make_matrix_least_squares
 
     t0 = time.perf_counter()
+    F = resolve(factories)
     g = default_rng(rng)
     backend = check_backend(backend)
     T = check_int("steps", (400 if quick else 2000) if steps is None else steps, lo=10)
@@ -208,7 +212,7 @@ def check_ill_conditioning(*, steps=None, seeds=None, kappa=300.0, sigma2=1.0, b
         problems["well"] = make_matrix_least_squares(10, 6, kappa_A=1.0, sigma2=sigma2, rng=g, backend=backend)
     studies, effects, amp = {}, {}, {}
     for key, P in problems.items():
-        studies[key] = _study(P, tune, held, T, grids)
+        studies[key] = _study(F, P, tune, held, T, grids)
         effects[key] = _effects(studies[key], boot)
         X0 = np.concatenate([np.asarray(to_numpy(P.initial_point(s, runs=1)), dtype=float) for s in held])
         a0, k0 = amplification_at(P, X0, default_rng(noise_rng, P.xp))
@@ -225,7 +229,7 @@ def check_ill_conditioning(*, steps=None, seeds=None, kappa=300.0, sigma2=1.0, b
     # negative control: AdaGO whose floor dominates (eps = 10 eta*_Muon >= eta), on the held-out seeds
     P = problems["ill"]
     eps_c = 10.0 * st["Muon"]["eta_star"]
-    tr = run(adago(st["AdaGO"]["eta_star"], gamma=10.0, eps=eps_c, beta=0.95, orth="svd"), P, T, seeds=held,
+    tr = run(F["adago"](st["AdaGO"]["eta_star"], gamma=10.0, eps=eps_c, beta=0.95, orth="svd"), P, T, seeds=held,
              stochastic=True, record="log", num_records=40)
     g_ctrl = float(np.median(tr.gap[-1]))
     ctrl_ok = all(g_ctrl <= NONINF * gmed[o] for o in ("Muon", "Adam"))

@@ -28,8 +28,8 @@ import time
 import numpy as np
 
 from adago_theory import default_rng, run
-from adago_theory.optim import adago, muon, polargrad
 
+from ._factories import resolve, uses
 from ._runs import check_backend, check_int, draw_seeds
 from ._runs import negative_control as _negative
 from ._runs import no_minor_labels
@@ -48,17 +48,17 @@ def _eps_schedule(t):
     return EPS0 / t
 
 
-def _setups(L_fro, r):
+def _setups(F, L_fro, r):
     return {
-        "AdaGO": adago(ETA, gamma=GAMMA, eps=_eps_schedule, beta=BETA, orth="svd"),
-        "PolarGrad": polargrad(1.0 / (L_fro * r), orth="svd"),
+        "AdaGO": F["adago"](ETA, gamma=GAMMA, eps=_eps_schedule, beta=BETA, orth="svd"),
+        "PolarGrad": F["polargrad"](1.0 / (L_fro * r), orth="svd"),
     }
 
 
-def _controls():
+def _controls(F):
     return {
-        "Muon (control)": muon(MUON_ETA, beta=BETA, nesterov=False, orth="svd"),
-        "AdaGO, eps = eta^2 (control)": adago(ETA, gamma=GAMMA, eps=ETA**2, beta=BETA, orth="svd"),
+        "Muon (control)": F["muon"](MUON_ETA, beta=BETA, nesterov=False, orth="svd"),
+        "AdaGO, eps = eta^2 (control)": F["adago"](ETA, gamma=GAMMA, eps=ETA**2, beta=BETA, orth="svd"),
     }
 
 
@@ -78,7 +78,8 @@ def _criterion(s):
                 and np.all(s["update_ratio"] <= STEP_DROP))
 
 
-def check_null_gradient(*, steps=None, seeds=None, backend="numpy", quick=False, rng=None):
+@uses("adago", "polargrad", "muon")
+def check_null_gradient(*, steps=None, seeds=None, backend="numpy", quick=False, rng=None, factories=None):
     r"""AdaGO (with :math:`\varepsilon_t \to 0`) and PolarGrad are null-gradient consistent; Muon is not.
 
     **Claim.** On a run that converges to a stationary point (:math:`\|G_t\|_F \to 0`), AdaGO with a
@@ -114,6 +115,8 @@ def check_null_gradient(*, steps=None, seeds=None, backend="numpy", quick=False,
     backend : {"numpy", "torch", "cupy"}
     quick : bool
     rng : None, int or Generator
+    factories : mapping, optional
+        Optimizer substitutions (``verify._factories.resolve``); see ``check_fn.uses``.
 
     Returns
     -------
@@ -122,6 +125,7 @@ def check_null_gradient(*, steps=None, seeds=None, backend="numpy", quick=False,
     from problems import make_matrix_least_squares
 
     t0 = time.perf_counter()
+    F = resolve(factories)
     g = default_rng(rng)
     backend = check_backend(backend)
     K = check_int("steps", (800 if quick else 3000) if steps is None else steps, lo=10)
@@ -130,7 +134,7 @@ def check_null_gradient(*, steps=None, seeds=None, backend="numpy", quick=False,
     seeds_ = draw_seeds(g, S)
     r = min(P.shapes[0])
     res, ok = {}, True
-    for name, opt in _setups(P.constants.L_fro, r).items():
+    for name, opt in _setups(F, P.constants.L_fro, r).items():
         tr = run(opt, P, K, seeds=seeds_, record="all")
         res[name] = _summ(tr)
         ok &= _criterion(res[name])
@@ -143,7 +147,7 @@ def check_null_gradient(*, steps=None, seeds=None, backend="numpy", quick=False,
     verdict = ok and bound_ok
 
     ctrl = {}
-    for name, opt in _controls().items():
+    for name, opt in _controls(F).items():
         tr = run(opt, P, K, seeds=seeds_, record="all")
         ctrl[name] = _summ(tr)
     ctrl_ok = {n: _criterion(s) for n, s in ctrl.items()}

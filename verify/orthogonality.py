@@ -31,8 +31,8 @@ import time
 import numpy as np
 
 from adago_theory import NS_PRESETS, default_rng, ns_schedule, to_numpy
-from adago_theory.optim import adago, muon, namo, namo_d, polargrad
 
+from ._factories import resolve, uses
 from ._runs import check_backend, check_int, draw_seeds
 from ._runs import negative_control as _negative
 from ._runs import no_minor_labels
@@ -76,14 +76,14 @@ def composed_singular_values(U, coeffs, steps=None):
     return -np.sort(-x, axis=-1)
 
 
-def _optimizers(orth):
+def _optimizers(F, orth):
     """(name, factory output, how to get the orthogonalized input U from (G, new state))."""
     beta = 0.95
     return {
-        "AdaGO": (adago(0.05, gamma=10.0, eps=1e-3, beta=beta, orth=orth), lambda G, s: s.M),
-        "Muon": (muon(0.02, beta=beta, nesterov=True, orth=orth), lambda G, s: (1 - beta) * G + beta * s.M),
-        "NAMO": (namo(0.01, beta=beta, orth=orth), lambda G, s: (1 - beta) * G + beta * s.M),
-        "PolarGrad": (polargrad(1e-3, orth=orth), lambda G, s: G),
+        "AdaGO": (F["adago"](0.05, gamma=10.0, eps=1e-3, beta=beta, orth=orth), lambda G, s: s.M),
+        "Muon": (F["muon"](0.02, beta=beta, nesterov=True, orth=orth), lambda G, s: (1 - beta) * G + beta * s.M),
+        "NAMO": (F["namo"](0.01, beta=beta, orth=orth), lambda G, s: (1 - beta) * G + beta * s.M),
+        "PolarGrad": (F["polargrad"](1e-3, orth=orth), lambda G, s: G),
     }
 
 
@@ -108,7 +108,8 @@ def _sv(D):
     return np.linalg.svd(D, compute_uv=False)
 
 
-def check_orthogonality(*, steps=None, seeds=None, backend="numpy", quick=False, rng=None):
+@uses("adago", "muon", "namo", "namo_d", "polargrad")
+def check_orthogonality(*, steps=None, seeds=None, backend="numpy", quick=False, rng=None, factories=None):
     r"""Update directions are orthogonal with exact orthogonalization; Newton–Schulz and NAMO-D depart as predicted.
 
     **Claim.** (i) For AdaGO, Muon, NAMO and PolarGrad with exact orthogonalization every nonzero
@@ -146,6 +147,8 @@ def check_orthogonality(*, steps=None, seeds=None, backend="numpy", quick=False,
     backend : {"numpy", "torch", "cupy"}
     quick : bool
     rng : None, int or Generator
+    factories : mapping, optional
+        Optimizer substitutions (``verify._factories.resolve``); see ``check_fn.uses``.
 
     Returns
     -------
@@ -154,6 +157,7 @@ def check_orthogonality(*, steps=None, seeds=None, backend="numpy", quick=False,
     from problems import make_matrix_least_squares
 
     t0 = time.perf_counter()
+    F = resolve(factories)
     g = default_rng(rng)
     backend = check_backend(backend)
     K = check_int("steps", (5 if quick else 20) if steps is None else steps, lo=1)
@@ -167,7 +171,7 @@ def check_orthogonality(*, steps=None, seeds=None, backend="numpy", quick=False,
     ok_exact = ok_ns = True
     for oname, orth in ORTHS.items():
         dev[oname], pred_dev[oname], eq_err[oname] = {}, {}, {}
-        for name, (opt, get_U) in _optimizers(orth).items():
+        for name, (opt, get_U) in _optimizers(F, orth).items():
             D, A, U, _ = _drive(P, X0, opt, get_U, K, noise_seed)
             s = _sv(D) / A[..., None]                          # (K, S, r) sorted decreasingly
             dev[oname][name] = np.max(np.abs(s - 1.0), axis=-1)
@@ -180,7 +184,7 @@ def check_orthogonality(*, steps=None, seeds=None, backend="numpy", quick=False,
                 ok_ns &= bool(np.all(eq_err[oname][name] <= TOL_EXACT))
 
     # NAMO-D: singular values = column factors; kappa <= 1/c^2
-    D, A, _, cols = _drive(P, X0, namo_d(0.01, c=NAMO_D_C, orth="svd"), None, K, noise_seed)
+    D, A, _, cols = _drive(P, X0, F["namo_d"](0.01, c=NAMO_D_C, orth="svd"), None, K, noise_seed)
     sD = _sv(D)
     u_sorted = -np.sort(-cols, axis=-1)
     namod_err = np.max(np.abs(sD - u_sorted), axis=-1) / u_sorted[..., 0]
@@ -190,7 +194,7 @@ def check_orthogonality(*, steps=None, seeds=None, backend="numpy", quick=False,
 
     verdict = ok_exact and ok_ns and ok_namod
 
-    Dc, Ac, _, _ = _drive(P, X0, adago(0.05, gamma=10.0, eps=1e-3, beta=0.95, orth=TRUNCATED), None, K, noise_seed)
+    Dc, Ac, _, _ = _drive(P, X0, F["adago"](0.05, gamma=10.0, eps=1e-3, beta=0.95, orth=TRUNCATED), None, K, noise_seed)
     ctrl_dev = np.max(np.abs(_sv(Dc) / Ac[..., None] - 1.0), axis=-1)
     ctrl_ok = bool(np.all(ctrl_dev <= TOL_EXACT))
     negative = _negative(

@@ -40,8 +40,8 @@ import time
 import numpy as np
 
 from adago_theory import default_rng, to_numpy
-from adago_theory.optim import muon, polargrad
 
+from ._factories import resolve, uses
 from ._runs import check_backend, check_int, check_pos, draw_seeds
 from ._runs import negative_control as _negative
 from ._runs import no_minor_labels
@@ -77,7 +77,7 @@ def _rank_and_kappa(G):
     return r, s[..., 0] / smin
 
 
-def polargrad_contraction_run(P, X0, K, *, step_factor=1.0):
+def polargrad_contraction_run(P, X0, K, *, step_factor=1.0, factory=None):
     r"""Run PolarGrad (:func:`adago_theory.optim.polargrad`, exact polar factor) with :math:`\gamma_k = c/(Lr_k)`.
 
     Parameters
@@ -90,6 +90,8 @@ def polargrad_contraction_run(P, X0, K, *, step_factor=1.0):
         Steps.
     step_factor : float
         :math:`c` (1 is the claim's step; the negative control uses :math:`c = r_k`).
+    factory : callable, optional
+        The PolarGrad factory (default the project's, :func:`adago_theory.optim.polargrad`).
 
     Returns
     -------
@@ -106,7 +108,7 @@ def polargrad_contraction_run(P, X0, K, *, step_factor=1.0):
     c = P.constants
     L, kH = c.L_fro, c.L_fro / c.mu
     cell = [0.0]
-    opt = polargrad(lambda t: cell[0], orth="svd")
+    opt = (factory or resolve()["polargrad"])(lambda t: cell[0], orth="svd")
     state = opt.init(X0)
     X = X0
     gaps = [np.asarray(to_numpy(P.value(X)), dtype=float) - c.f_star]
@@ -137,9 +139,9 @@ def polargrad_contraction_run(P, X0, K, *, step_factor=1.0):
     return res
 
 
-def _muon_run(P, X0, K, gamma):
+def _muon_run(F, P, X0, K, gamma):
     c = P.constants
-    opt = muon(gamma, beta=0.0, nesterov=False, orth="svd")
+    opt = F["muon"](gamma, beta=0.0, nesterov=False, orth="svd")
     state = opt.init(X0)
     X = X0
     gaps = [np.asarray(to_numpy(P.value(X)), dtype=float) - c.f_star]
@@ -149,7 +151,9 @@ def _muon_run(P, X0, K, gamma):
     return np.array(gaps)
 
 
-def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", quick=False, rng=None):
+@uses("polargrad", "muon")
+def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", quick=False, rng=None,
+                    factories=None):
     r"""PolarGrad with :math:`\gamma_k = 1/(Lr_k)` contracts at the rank and gradient-condition rates; Muon stalls.
 
     **Claim.** On an :math:`L`-smooth, :math:`\mu`-strongly convex :math:`f`, PolarGrad
@@ -191,6 +195,8 @@ def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", q
     backend : {"numpy", "torch", "cupy"}
     quick : bool
     rng : None, int or Generator
+    factories : mapping, optional
+        Optimizer substitutions (``verify._factories.resolve``); see ``check_fn.uses``.
 
     Returns
     -------
@@ -199,6 +205,7 @@ def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", q
     from problems import make_matrix_least_squares
 
     t0 = time.perf_counter()
+    F = resolve(factories)
     g = default_rng(rng)
     backend = check_backend(backend)
     K = check_int("steps", (300 if quick else 1000) if steps is None else steps, lo=2)
@@ -211,7 +218,7 @@ def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", q
     X0 = xp.concat([P.initial_point(s, runs=1) for s in seeds_], axis=0)
     r = min(P.shapes[0])
 
-    pg = polargrad_contraction_run(P, X0, K)
+    pg = polargrad_contraction_run(P, X0, K, factory=F["polargrad"])
     v = pg["valid"]
     tol = 1e-12
     ok_rank = bool(np.all((pg["rho"] <= pg["bound_rank"] + tol) | ~v))
@@ -221,7 +228,7 @@ def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", q
         ratio_rank = np.where(v, pg["rho"] / pg["bound_rank"], np.nan)
         ratio_kappa = np.where(v, pg["rho"] / pg["bound_kappa"], np.nan)
 
-    mg = _muon_run(P, X0, K, gamma)
+    mg = _muon_run(F, P, X0, K, gamma)
     floor = muon_floor(c.mu, gamma, r)
     pair = np.maximum(mg[:-1], mg[1:])
     ok_floor = bool(np.all(pair >= floor))
@@ -230,7 +237,7 @@ def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", q
     ok_beats = bool(np.all(pg_ratio <= STALL))
     verdict = ok_rank and ok_kappa and ok_floor and ok_stall and ok_beats
 
-    ctrl = polargrad_contraction_run(P, X0, K, step_factor=float(r))
+    ctrl = polargrad_contraction_run(P, X0, K, step_factor=float(r), factory=F["polargrad"])
     cv = ctrl["valid"][: ctrl["rho"].shape[0]]
     ctrl_ok = bool(np.all((ctrl["rho"] <= np.minimum(ctrl["bound_rank"], ctrl["bound_kappa"]) + tol) | ~cv))
     n_viol = int(np.sum((ctrl["rho"] > np.minimum(ctrl["bound_rank"], ctrl["bound_kappa"]) + tol) & cv))
