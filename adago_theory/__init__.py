@@ -9,10 +9,10 @@ from .orthogonalize import METHODS, NS_PRESETS, NSPreset, ns_schedule, orthogona
 from .polar_error import PolarError, polar_error
 from .optim import (
     AdaGOState, AdaGradNormState, AdamWState, MuonState, NAMODState, NAMOState, NonFiniteGradientError,
-    Optimizer, PolarGradState, SGDState, adagrad_norm, adago, adamw, init_all, muon, namo, namo_d,
+    NonFiniteParameterError, Optimizer, PolarGradState, SGDState, adagrad_norm, adago, adamw, init_all, muon, namo, namo_d,
     polargrad, sgd, step_all,
 )
-from .run import Trace, log_grid, record_steps, run
+from .run import DivergedRunError, Trace, log_grid, record_steps, run
 
 __version__ = "0.1.0"
 
@@ -33,6 +33,7 @@ __all__ = [
     "frobenius_norm",
     "Optimizer",
     "NonFiniteGradientError",
+    "NonFiniteParameterError",
     "init_all",
     "step_all",
     "muon",
@@ -52,6 +53,7 @@ __all__ = [
     "adagrad_norm",
     "AdaGradNormState",
     "run",
+    "DivergedRunError",
     "Trace",
     "record_steps",
     "log_grid",

@@ -18,9 +18,33 @@ import numpy as np
 
 from .backend import backend_name, default_rng, namespace, synchronize, to_numpy
 from .norms import nuclear_norm, spectral_norm
-from .optim.base import Optimizer, init_all, step_all
+from .optim.base import NonFiniteGradientError, NonFiniteParameterError, Optimizer, init_all, step_all
 
-__all__ = ["run", "Trace", "record_steps", "log_grid"]
+__all__ = ["run", "Trace", "record_steps", "log_grid", "DivergedRunError"]
+
+
+class DivergedRunError(ValueError):
+    r"""A run of :func:`run` diverged: its iterates, values or recorded metrics became non-finite.
+
+    Raised whatever the horizon, at the first step where it is seen.  The message
+    names the step :math:`t`, the runs (batch indices and seeds) and what was not
+    finite.
+
+    Attributes
+    ----------
+    step : int
+        The step :math:`t` at which the non-finite quantity was found.
+    runs : list of int
+        Batch indices of the runs that diverged.
+    seeds : list of int
+        Their seeds.
+    """
+
+    def __init__(self, message, *, step=None, runs=(), seeds=()):
+        super().__init__(message)
+        self.step = step
+        self.runs = list(runs)
+        self.seeds = list(seeds)
 
 #: ``record="auto"`` records every step up to this horizon, a log-spaced grid beyond it.
 AUTO_ALL_MAX = 1000
@@ -201,6 +225,18 @@ def _dtype_name(d):
     return getattr(d, "name", None) or getattr(d, "__name__", None) or str(d)
 
 
+def _diverged(t, bad, seeds, what):
+    """A :class:`DivergedRunError` for the runs flagged in the host bool array ``bad`` (shape (R,))."""
+    runs = [int(i) for i in np.flatnonzero(np.asarray(bad).reshape(len(seeds), -1).any(axis=-1))]
+    sd = [seeds[i] for i in runs]
+    more = " ..." if len(runs) > 10 else ""
+    return DivergedRunError(
+        f"the run diverged at step {t}: {what} is not finite in run(s) {runs[:10]}{more} "
+        f"(seeds {sd[:10]}{more}); lower the step size or rescale the problem",
+        step=t, runs=runs, seeds=sd,
+    )
+
+
 def _host(a):
     return np.asarray(to_numpy(a), dtype=np.float64)
 
@@ -356,6 +392,7 @@ def run(optimizer, problem, T, *, seeds=(0,), stochastic=False, batch_size=None,
         rng = default_rng(np.random.default_rng(np.random.SeedSequence(list(seeds))), xp)
     f_star = getattr(getattr(problem, "constants", None), "f_star", None)
 
+    skipping = all(hasattr(s, "skipped") for s in (states if multi else (states,)))
     K = len(steps)
     rec_pos = {int(t): k for k, t in enumerate(steps)}
     out = {k: np.full((K, R), np.nan) for k in ("f", "grad_fro", "grad_nuc", "grad_op", "update_norm")}
@@ -389,12 +426,20 @@ def run(optimizer, problem, T, *, seeds=(0,), stochastic=False, batch_size=None,
                         out["alpha"][k] = _host(states.alpha)
                     out["update_norm"][k] = _host(upd)
                 out["time"][k] = elapsed
+                _check_record(out, k, t, seeds, skipping)
                 c0 = time.perf_counter()
             if t == T:
                 break
             if stochastic:
                 G = sgrad(Xs)
-            X_new, states = do_step(Xs, G, states)
+            try:
+                X_new, states = do_step(Xs, G, states)
+            except (NonFiniteGradientError, NonFiniteParameterError) as exc:
+                bad = np.zeros(R, dtype=bool)
+                for A in (*Xs, *G):
+                    bad |= ~np.all(np.isfinite(to_numpy(A)), axis=(-2, -1)).reshape(R)
+                what = "the iterate" if isinstance(exc, NonFiniteParameterError) else "the gradient"
+                raise _diverged(t + 1, bad, seeds, what) from exc
             elapsed += time.perf_counter() - c0
             if t + 1 in rec_pos:
                 upd = xp.sqrt(sum(xp.sum((A - B) * (A - B), axis=(-2, -1)) for A, B in zip(X_new, Xs)))
@@ -405,17 +450,46 @@ def run(optimizer, problem, T, *, seeds=(0,), stochastic=False, batch_size=None,
         if bar is not None:
             bar.close()
 
-    if multi:
-        skipped = np.stack([np.asarray(to_numpy(s.skipped), dtype=np.int64) for s in states], axis=-1)
-    else:
-        skipped = np.asarray(to_numpy(states.skipped), dtype=np.int64)
+    skipped = np.stack([_skipped(s, R) for s in (states if multi else (states,))], axis=-1)
+    skipped = skipped if multi else skipped[:, 0]
     X_final = tuple(to_numpy(A) for A in Xs) if multi else to_numpy(Xs[0])
+    bad = np.zeros(R, dtype=bool)
+    for A in (X_final if multi else (X_final,)):
+        bad |= ~np.all(np.isfinite(A), axis=(-2, -1))
+    if bad.any():
+        raise _diverged(T, bad, seeds, "the final iterate")
     gap = None if f_star is None else out["f"] - float(f_star)
     return Trace(
         steps=steps, f=out["f"], gap=gap, grad_fro=out["grad_fro"], grad_nuc=out["grad_nuc"],
         grad_op=out["grad_op"], alpha=out["alpha"], update_norm=out["update_norm"], time=out["time"],
         seeds=np.asarray(seeds, dtype=np.int64), skipped=skipped, X_final=X_final, f_star=f_star,
     )
+
+
+def _skipped(state, R):
+    """Host int64 (R,) count of skipped steps (zeros for an optimizer that never skips)."""
+    if not hasattr(state, "skipped"):
+        return np.zeros(R, dtype=np.int64)
+    return np.asarray(to_numpy(state.skipped), dtype=np.int64).reshape(R)
+
+
+def _check_record(out, k, t, seeds, skipping):
+    """Raise :class:`DivergedRunError` when a recorded row holds a non-finite value.
+
+    ``f`` must be finite at every recorded step, ``alpha`` and ``update_norm`` after the
+    first.  The gradient norms may be NaN only for a run whose step was skipped by
+    :func:`~adago_theory.optim.skip_nonfinite` (its gradient was not finite but its
+    iterate stayed put and finite).
+    """
+    checks = [("the value f", out["f"][k])]
+    if t > 0:
+        checks += [("the step size alpha", out["alpha"][k]), ("the update norm", out["update_norm"][k])]
+    if not skipping:
+        checks += [("the gradient norm", out["grad_fro"][k]), ("the gradient's nuclear norm", out["grad_nuc"][k])]
+    for what, row in checks:
+        bad = ~np.isfinite(row)
+        if bad.any():
+            raise _diverged(t, bad, seeds, what)
 
 
 def _check_grad(G, Xs, what):

@@ -11,6 +11,7 @@ from .adago import AdaGOState, adago
 from .base import (
     SCALES,
     NonFiniteGradientError,
+    NonFiniteParameterError,
     Optimizer,
     init_all,
     make_schedule,
@@ -39,6 +40,7 @@ __all__ = [
     "OPTIMIZERS",
     "Optimizer",
     "NonFiniteGradientError",
+    "NonFiniteParameterError",
     "init_all",
     "step_all",
     "resolve_orth",

@@ -56,6 +56,7 @@ from ..orthogonalize import METHODS, orthogonalize
 __all__ = [
     "Optimizer",
     "NonFiniteGradientError",
+    "NonFiniteParameterError",
     "init_all",
     "step_all",
     "resolve_orth",
@@ -85,6 +86,10 @@ class Optimizer(NamedTuple):
 
 class NonFiniteGradientError(ValueError):
     """A gradient holding NaN or Inf was passed to ``step`` with ``nonfinite="raise"``."""
+
+
+class NonFiniteParameterError(ValueError):
+    """A parameter ``X`` holding NaN or Inf was passed to ``step`` (whatever the non-finite mode)."""
 
 
 # --------------------------------------------------------------------------- validation
@@ -306,17 +311,27 @@ def prepare(X, G, state, nonfinite):
     if "count" not in getattr(state, "_fields", ()):
         raise TypeError(f"state must be the state returned by init, got {type(state).__name__}")
     ok = xp.all(xp.isfinite(G), axis=(-2, -1))
-    if nonfinite == "raise":
-        if not bool(xp.all(ok)):
-            bad = np.argwhere(~to_numpy(ok)).tolist() if ok.ndim else []
-            where = f" in run(s) {bad[:10]}{' ...' if len(bad) > 10 else ''}" if bad else ""
-            raise NonFiniteGradientError(
-                f"G contains NaN or Inf entries{where}; the step was not taken. "
-                "Pass nonfinite='skip' to the optimizer factory to skip such steps instead"
+    okX = xp.all(xp.isfinite(X), axis=(-2, -1))
+    if not bool(xp.all(okX & ok) if nonfinite == "raise" else xp.all(okX)):   # one host sync
+        if not bool(xp.all(okX)):
+            raise NonFiniteParameterError(
+                f"X contains NaN or Inf entries{_runs(okX)}; the step was not taken "
+                "(the iterate has diverged or was initialised with non-finite values)"
             )
+        raise NonFiniteGradientError(
+            f"G contains NaN or Inf entries{_runs(ok)}; the step was not taken. "
+            "Pass nonfinite='skip' to the optimizer factory to skip such steps instead"
+        )
+    if nonfinite == "raise":
         return xp, G, None
     G = xp.where(expand(xp, ok, G.ndim), G, xp.zeros_like(G))
     return xp, G, ok
+
+
+def _runs(ok):
+    """`` in run(s) [[i], ...]`` for the False entries of a per-run mask (empty for one matrix)."""
+    bad = np.argwhere(~to_numpy(ok)).tolist() if ok.ndim else []
+    return f" in run(s) {bad[:10]}{' ...' if len(bad) > 10 else ''}" if bad else ""
 
 
 def finish(xp, ok, X, X_new, old, new):
