@@ -1,0 +1,293 @@
+r"""The engine of the PyTorch classes: bucket, stack, one functional step, unstack.
+
+For every parameter group, the parameters that have a gradient are put in buckets of equal
+(rule, shape, step count); each bucket is one call of the toolkit's pure step
+
+.. math::
+
+    (X_{1..R},\ \text{state}_{1..R}) \mapsto \text{opt.step}(X, G, \text{state})
+
+on the stacked tensors ``X = stack(params)``, ``G = stack(grads)`` (leading axis = the
+independent matrices, exactly the toolkit's batch convention), after which the new
+parameters are copied back and the new state is kept per parameter as views of the batch
+(``self.state[p]`` holds the fields of the toolkit's state NamedTuple, so ``state_dict`` and
+``load_state_dict`` work as for any torch optimizer).
+
+Precision.  The step runs in ``compute_dtype``: by default the parameter dtype for float32
+and float64 parameters and **float32 for bfloat16 / float16 parameters** (momentum, step
+sizes and the orthogonalization all in float32; the state is stored in float32; the new
+parameter is rounded to the parameter dtype when copied back).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..optim import OPTIMIZERS, NonFiniteGradientError
+
+__all__ = ["KernelOptimizer", "split_params", "FALLBACKS"]
+
+#: Names of the fallback rules (toolkit factories applied entrywise to non-matrix parameters).
+FALLBACKS = ("adamw", "sgd")
+
+_ENGINE_KEYS = ("lr", "orthogonalize", "fallback", "fallback_lr", "fallback_options", "compute_dtype",
+                "batch_dims")
+_HALF = (torch.bfloat16, torch.float16)
+
+
+def _describe(group, gi, i, p):
+    names = group.get("param_names")
+    if names is not None and i < len(names):
+        return f"parameter {names[i]!r} (shape {tuple(p.shape)}, group {gi})"
+    return f"parameter {i} of group {gi} (shape {tuple(p.shape)})"
+
+
+class KernelOptimizer(torch.optim.Optimizer):
+    r"""A :class:`torch.optim.Optimizer` whose step is a toolkit factory's functional step.
+
+    Parameters
+    ----------
+    params : iterable
+        Parameters, ``(name, parameter)`` pairs (``model.named_parameters()``: errors then
+        name the parameter) or parameter groups (dicts; any option below may be set per group).
+    rule : str
+        The toolkit factory (a key of :data:`adago_theory.optim.OPTIMIZERS`) of the matrix
+        parameters.
+    lr : float
+        :math:`\eta` of the rule, read from ``group["lr"]`` at every step (so learning-rate
+        schedulers work).
+    hyper : dict
+        The rule's other keyword arguments (validated now by the factory).
+    orthogonalize : bool or None, default None
+        None: matrices (``ndim == 2 + batch_dims``) go to the rule, the rest to the fallback;
+        True: every parameter of the group must be a matrix (else ``ValueError`` naming it);
+        False: the whole group goes to the fallback (embeddings, heads).
+    fallback : {"adamw", "sgd"}, default "adamw"
+        The toolkit rule for non-matrix parameters, applied entrywise (the parameter is
+        viewed as a ``(1, numel)`` matrix).
+    fallback_lr : float, default 1e-3
+        Its learning rate (``group["fallback_lr"]``).
+    fallback_options : dict, optional
+        Its other keyword arguments (e.g. ``{"weight_decay": 0.0}``).
+    compute_dtype : torch.dtype, optional
+        The dtype of the step and of the state (default: float32 for half parameters, else
+        the parameter dtype).
+    batch_dims : int, default 0
+        Leading axes of every parameter that index independent runs (a model replicated over
+        seeds): a ``(S, m, n)`` parameter is then ``S`` matrices with their own step sizes.
+
+    Raises
+    ------
+    ValueError
+        A group mixes devices or dtypes; a non-matrix parameter in a group with
+        ``orthogonalize=True``; an unknown fallback; a hyperparameter out of range (the
+        factory's message).
+    """
+
+    def __init__(self, params, rule, *, lr, hyper=None, orthogonalize=None, fallback="adamw", fallback_lr=1e-3,
+                 fallback_options=None, compute_dtype=None, batch_dims=0):
+        if rule not in OPTIMIZERS:
+            raise ValueError(f"rule must be one of {sorted(OPTIMIZERS)}, got {rule!r}")
+        self._rule = rule
+        self._cache = {}
+        defaults = dict(hyper or {})
+        defaults.update(lr=lr, orthogonalize=orthogonalize, fallback=fallback, fallback_lr=fallback_lr,
+                        fallback_options=dict(fallback_options or {}), compute_dtype=compute_dtype,
+                        batch_dims=batch_dims)
+        super().__init__(params, defaults)
+
+    # ------------------------------------------------------------------ groups
+
+    def add_param_group(self, param_group):
+        super().add_param_group(param_group)
+        gi = len(self.param_groups) - 1
+        group = self.param_groups[gi]
+        self._check_group(group, gi)
+        self._rules(group)  # validates the hyperparameters now
+
+    def _check_group(self, group, gi):
+        orth = group["orthogonalize"]
+        if orth not in (None, True, False):
+            raise ValueError(f"orthogonalize must be None, True or False, got {orth!r} (group {gi})")
+        if group["fallback"] not in FALLBACKS:
+            raise ValueError(f"fallback must be one of {list(FALLBACKS)}, got {group['fallback']!r} (group {gi})")
+        bd = group["batch_dims"]
+        if isinstance(bd, bool) or not isinstance(bd, int) or bd < 0:
+            raise ValueError(f"batch_dims must be an integer >= 0, got {bd!r} (group {gi})")
+        cd = group["compute_dtype"]
+        if cd is not None and cd not in (torch.float32, torch.float64):
+            raise ValueError(f"compute_dtype must be None, torch.float32 or torch.float64, got {cd!r} (group {gi})")
+        for key in ("lr", "fallback_lr"):
+            v = group[key]
+            try:
+                ok = not isinstance(v, bool) and math.isfinite(float(v)) and float(v) >= 0.0
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError(f"{key} must be a finite real number >= 0, got {v!r} (group {gi})")
+        params = group["params"]
+        if not params:
+            return
+        p0 = params[0]
+        for i, p in enumerate(params):
+            what = _describe(group, gi, i, p)
+            if not p.is_floating_point():
+                raise ValueError(f"{what} has dtype {p.dtype}; the optimizer needs real floating parameters")
+            if p.device != p0.device:
+                raise ValueError(f"{what} is on {p.device} but the group's first parameter is on {p0.device}; "
+                                 "one group must live on one device")
+            if p.dtype != p0.dtype:
+                raise ValueError(f"{what} has dtype {p.dtype} but the group's first parameter has {p0.dtype}; "
+                                 "one group must have one dtype (put the others in their own group)")
+            if orth is True and p.ndim != 2 + bd:
+                raise ValueError(
+                    f"{what} is not a matrix (ndim={p.ndim}, expected {2 + bd} with batch_dims={bd}); "
+                    f"the orthogonalized rule {self._rule!r} takes matrices only: put it in a group with "
+                    "orthogonalize=False (the fallback) or leave orthogonalize=None")
+
+    def _hyper(self, group):
+        return {k: v for k, v in group.items() if k not in _ENGINE_KEYS and k not in ("params", "param_names")}
+
+    def _rules(self, group):
+        """The two toolkit optimizers of a group (rule, fallback), rebuilt when its options change."""
+        hyper, fb_opts = self._hyper(group), group["fallback_options"]
+        key = (repr(sorted(hyper.items())), group["fallback"], repr(sorted(fb_opts.items())))
+        hit = self._cache.get(id(group))
+        if hit is not None and hit[0] is group and hit[1] == key:
+            return hit[2]
+        main = OPTIMIZERS[self._rule](lambda t: float(group["lr"]), **hyper)
+        fb = OPTIMIZERS[group["fallback"]](lambda t: float(group["fallback_lr"]), **fb_opts)
+        probe = torch.zeros(2, 2)
+        rules = {True: (main, type(main.init(probe))), False: (fb, type(fb.init(probe)))}
+        self._cache[id(group)] = (group, key, rules)
+        return rules
+
+    def _is_matrix(self, group, p):
+        orth = group["orthogonalize"]
+        if orth is None:
+            return p.ndim == 2 + group["batch_dims"]
+        return bool(orth)
+
+    # ------------------------------------------------------------------ step
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """One step of every parameter that has a gradient; returns the closure's loss (if any)."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for gi, group in enumerate(self.param_groups):
+            rules = self._rules(group)
+            buckets = {}
+            for i, p in enumerate(group["params"]):
+                if p.grad is None:
+                    continue
+                if p.grad.is_sparse:
+                    raise ValueError(f"{_describe(group, gi, i, p)} has a sparse gradient; not supported")
+                is_mat = self._is_matrix(group, p)
+                count = self.state[p].get("count", 0)
+                buckets.setdefault((is_mat, tuple(p.shape), count), []).append(i)
+            for (is_mat, _, _), idx in buckets.items():
+                opt, cls = rules[is_mat]
+                self._step_bucket(group, gi, idx, opt, cls, is_mat)
+        return loss
+
+    def _step_bucket(self, group, gi, idx, opt, cls, is_mat):
+        ps = [group["params"][i] for i in idx]
+        p0 = ps[0]
+        cdt = group["compute_dtype"] or (torch.float32 if p0.dtype in _HALF else p0.dtype)
+        bd = group["batch_dims"]
+
+        def as_matrix(t):
+            t = t.to(cdt)
+            if is_mat:
+                return t
+            lead = tuple(t.shape[:bd]) if t.ndim >= bd else ()
+            return t.reshape(lead + (1, -1))
+
+        X = torch.stack([as_matrix(p.detach()) for p in ps])
+        G = torch.stack([as_matrix(p.grad) for p in ps])
+        states = [self.state[p] for p in ps]
+        state = opt.init(X) if not states[0] else cls(**{f: _stack([s[f] for s in states]) for f in cls._fields})
+        try:
+            X_new, new = opt.step(X, G, state)
+        except NonFiniteGradientError:
+            bad = [_describe(group, gi, i, p) for i, p in zip(idx, ps) if not bool(torch.isfinite(p.grad).all())]
+            raise NonFiniteGradientError(
+                f"the gradient of {', '.join(bad)} contains NaN or Inf entries; no parameter of its bucket "
+                "was stepped") from None
+        for k, p in enumerate(ps):
+            p.copy_(X_new[k].reshape(p.shape))
+        for f in cls._fields:
+            v = getattr(new, f)
+            parts = [v] * len(ps) if (v is None or isinstance(v, (int, float))) else v.unbind(0)
+            for s, part in zip(states, parts):
+                s[f] = part
+
+    # ------------------------------------------------------------------ state dict
+
+    def load_state_dict(self, state_dict):
+        """Load a state dict, keeping the saved state dtypes (float32 state of bf16 parameters stays float32)."""
+        super().load_state_dict(state_dict)
+        params = [p for g in self.param_groups for p in g["params"]]
+        for pid, saved in state_dict["state"].items():
+            p = params[pid] if isinstance(pid, int) else None
+            if p is None or p not in self.state:
+                continue
+            for k, v in saved.items():
+                if torch.is_tensor(v):
+                    self.state[p][k] = v.to(device=p.device, dtype=v.dtype, copy=True)
+        self._cache.clear()
+
+
+def _stack(vals):
+    """``torch.stack(vals)``, or the tensor they are views of when they are its rows in order (no copy)."""
+    v0 = vals[0]
+    if v0 is None or isinstance(v0, (int, float)):
+        if any(v != v0 for v in vals):
+            raise RuntimeError("internal: a bucket mixes step counts")
+        return v0
+    base = v0._base
+    if (base is not None and base.shape[0] == len(vals) and tuple(base.shape[1:]) == tuple(v0.shape)
+            and base.is_contiguous()):
+        off, stride = base.storage_offset(), base.stride(0)
+        if all(v._base is base and v.storage_offset() == off + k * stride for k, v in enumerate(vals)):
+            return base
+    return torch.stack(vals)
+
+
+def split_params(model, *, fallback_names=(), fallback_types=(torch.nn.Embedding,)):
+    r"""Parameter groups with the split Muon users expect.
+
+    Matrix parameters go to a group with ``orthogonalize=True``; the others — biases and gains,
+    every parameter of a module of one of ``fallback_types`` (embeddings by default) and every
+    parameter whose name contains one of ``fallback_names`` (e.g. ``("head",)``) — to a group with
+    ``orthogonalize=False``.  Both groups carry the parameter names.
+
+    Returns
+    -------
+    list of dict
+        ``[{"params", "param_names", "orthogonalize": True}, {..., "orthogonalize": False}]``
+        (empty groups left out).
+    """
+    odd = set()
+    for mname, mod in model.named_modules():
+        if fallback_types and isinstance(mod, tuple(fallback_types)):
+            for pname, _ in mod.named_parameters(recurse=False):
+                odd.add(f"{mname}.{pname}" if mname else pname)
+    mat, rest = ([], []), ([], [])
+    for name, p in model.named_parameters():
+        to_fb = p.ndim != 2 or name in odd or any(s in name for s in fallback_names)
+        tgt = rest if to_fb else mat
+        tgt[0].append(p)
+        tgt[1].append(name)
+    groups = []
+    if mat[0]:
+        groups.append({"params": mat[0], "param_names": mat[1], "orthogonalize": True})
+    if rest[0]:
+        groups.append({"params": rest[0], "param_names": rest[1], "orthogonalize": False})
+    return groups
+
