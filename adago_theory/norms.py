@@ -18,9 +18,11 @@ descent in the spectral norm.
 
 from __future__ import annotations
 
+import math
+
 from .backend import namespace, on_gpu
 
-__all__ = ["nuclear_norm", "spectral_norm", "frobenius_norm"]
+__all__ = ["nuclear_norm", "spectral_norm", "frobenius_norm", "matrix_norms", "pow2_scale"]
 
 
 def _check_matrix(M, name="M"):
@@ -36,13 +38,56 @@ def _compute_dtype(xp, M):
 
 
 def _svdvals(M, xp):
+    r"""Singular values in the compute dtype, scale-safely: :math:`\sigma(cW)/c` (``c`` a power of two)."""
     dt = _compute_dtype(xp, M)
     W = M if dt == M.dtype else xp.astype(M, dt)
-    return xp.linalg.svdvals(W), dt
+    c = pow2_scale(xp, W)
+    return xp.linalg.svdvals(W * c) / c[..., 0], dt
+
+
+def pow2_scale(xp, W):
+    r"""A power of two :math:`c = 2^{-e}` per matrix with :math:`c\,\max_{ij}|W_{ij}| \in [1, 2)`.
+
+    Multiplying by a power of two is exact in binary floating point (barring
+    under/overflow), so :math:`\|cW\|_F = c\|W\|_F` and :math:`cW/(c\,d)`
+    equal :math:`W/d` bit for bit wherever the unscaled formula neither
+    overflows nor underflows, while :math:`cW` has entries of order one, so
+    :math:`\sum_{ij}(cW_{ij})^2 \le mn` can neither overflow nor underflow.
+    The exponent is clipped so that :math:`c` stays a finite normal number;
+    zero matrices get :math:`c = 1`.
+
+    Parameters
+    ----------
+    xp : namespace
+    W : array (..., m, n), real floating
+
+    Returns
+    -------
+    c : array (..., 1, 1)
+        Same dtype and device as ``W``.
+    """
+    fi = xp.finfo(W.dtype)
+    top = math.floor(math.log2(float(fi.max))) - 1           # 1022 in float64, 126 in float32
+    s = xp.max(xp.abs(W), axis=(-2, -1), keepdims=True)
+    s = xp.where((s > 0) & xp.isfinite(s), s, xp.ones_like(s))
+    e = xp.clip(xp.floor(xp.log2(s)), min=-top, max=top)
+    return 2.0 ** (-e)
+
+
+def _fro(xp, W, keepdims=False):
+    """Scale-safe ``sqrt(sum(W**2))`` over the last two axes (dtype of ``W``; no half handling)."""
+    c = pow2_scale(xp, W)
+    V = W * c
+    out = xp.sqrt(xp.sum(V * V, axis=(-2, -1), keepdims=True)) / c
+    return out if keepdims else out[..., 0, 0]
 
 
 def frobenius_norm(M):
     r"""Frobenius norm :math:`\|M\|_F` of each matrix in ``M`` (shape ``(..., m, n)``).
+
+    Computed scale-safely as :math:`c^{-1}\|cM\|_F` with the power of two
+    :math:`c` of :func:`pow2_scale`: no overflow or underflow for any finite
+    input whose norm is representable.
 
     Examples
     --------
@@ -54,7 +99,7 @@ def frobenius_norm(M):
     _check_matrix(M)
     dt = _compute_dtype(xp, M)
     W = M if dt == M.dtype else xp.astype(M, dt)
-    out = xp.sqrt(xp.sum(W * W, axis=(-2, -1)))
+    out = _fro(xp, W)
     return out if dt == M.dtype else xp.astype(out, M.dtype)
 
 
@@ -80,10 +125,12 @@ def spectral_norm(M):
     if on_gpu(M):
         dt = _compute_dtype(xp, M)
         W = M if dt == M.dtype else xp.astype(M, dt)
+        c = pow2_scale(xp, W)                      # scale first: the Gram matrix squares the range
+        W = W * c
         Wt = xp.matrix_transpose(W)
         gram = Wt @ W if M.shape[-1] <= M.shape[-2] else W @ Wt
         lam = xp.linalg.eigvalsh(gram)[..., -1]
-        out = xp.sqrt(xp.clip(lam, 0, None))
+        out = xp.sqrt(xp.clip(lam, 0, None)) / c[..., 0, 0]
     else:
         s, dt = _svdvals(M, xp)
         out = s[..., 0]
@@ -119,3 +166,33 @@ def nuclear_norm(M):
         s, dt = _svdvals(M, xp)
         out = xp.sum(s, axis=-1)
     return out if out.dtype == M.dtype else xp.astype(out, M.dtype)
+
+
+def matrix_norms(M):
+    r"""The Frobenius, nuclear and spectral norms of each matrix in ``M``, from one factorization.
+
+    Equal to ``(frobenius_norm(M), nuclear_norm(M), spectral_norm(M))``, but on the
+    CPU the singular values are computed once for both :math:`\|M\|_*` and
+    :math:`\sigma_1` (the cost of recording a run's gradient norms); on a GPU the
+    routes of :func:`nuclear_norm` and :func:`spectral_norm` are used.
+
+    Returns
+    -------
+    fro, nuc, op : arrays of shape ``M.shape[:-2]``
+        In ``M``'s dtype and backend.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [float(v) for v in matrix_norms(np.array([[3.0, 0.0], [0.0, 4.0]]))]
+    [5.0, 7.0, 4.0]
+    """
+    xp = namespace(M)
+    _check_matrix(M)
+    fro = frobenius_norm(M)
+    if on_gpu(M) or M.shape[-1] == 0 or M.shape[-2] == 0:
+        return fro, nuclear_norm(M), spectral_norm(M)
+    s, dt = _svdvals(M, xp)
+    nuc, op = xp.sum(s, axis=-1), s[..., 0]
+    cast = (lambda a: a) if dt == M.dtype else (lambda a: xp.astype(a, M.dtype))  # noqa: E731
+    return fro, cast(nuc), cast(op)

@@ -224,14 +224,47 @@ def _mT(xp, X):
 
 
 def _fro_normalize(xp, W, scale, eps):
-    """W / (scale * ||W||_F + eps) per matrix; zero matrices stay zero."""
+    r"""W / (scale * ||W||_F + eps) per matrix, scale-safely; zero matrices stay zero.
+
+    Evaluated as :math:`cW / (s\|cW\|_F + c\epsilon)` with the power of two :math:`c`
+    of :func:`~adago_theory.norms.pow2_scale`: bit for bit the plain formula wherever
+    that neither overflows nor underflows, and correct for every finite input.
+    """
+    from .norms import pow2_scale
+
     nrm_dtype = xp.float32 if _half(xp, W.dtype) else W.dtype
     Wn = W if nrm_dtype == W.dtype else xp.astype(W, nrm_dtype)
+    c = pow2_scale(xp, Wn)
+    Wn = Wn * c
     nrm = xp.sqrt(xp.sum(Wn * Wn, axis=(-2, -1), keepdims=True))
-    denom = scale * nrm + eps
+    denom = scale * nrm + eps * c
     denom = xp.where(denom > 0, denom, xp.ones_like(denom))
     X = Wn / denom
     return X if X.dtype == W.dtype else xp.astype(X, W.dtype)
+
+
+def _fro_normalize_numpy(flat, scale, eps, out):
+    """The NumPy batch version of :func:`_fro_normalize` into ``out``: plain where safe, scaled elsewhere.
+
+    The sum of squares of a matrix is safe when finite and at least ``tiny / eps`` (no
+    overflow; the entries lost to underflow are below its rounding); only the unsafe
+    matrices take the scaled route.
+    """
+    import numpy as np
+
+    dt = flat.dtype
+    nd = np.float32 if dt.itemsize < 4 else dt
+    ss = np.einsum("bij,bij->b", flat, flat, dtype=nd)
+    fi = np.finfo(nd)
+    safe = np.isfinite(ss) & (ss >= fi.tiny / fi.eps)
+    den = scale * np.sqrt(ss) + eps
+    den = np.where(den > 0, den, 1.0).astype(dt)
+    np.divide(flat, den[:, None, None], out=out)
+    if not safe.all():
+        import array_api_compat.numpy as xnp
+
+        bad = np.flatnonzero(~safe)
+        out[bad] = _fro_normalize(xnp, flat[bad], scale, eps)
 
 
 def _newton_schulz(xp, W, schedule, scale, eps, out=None):
@@ -304,11 +337,7 @@ def _newton_schulz_numpy(X, schedule, scale=None, eps=0.0, out=None):
     if scale is None:
         np.copyto(X0, flat)
     else:
-        nd = np.float32 if dt.itemsize < 4 else dt
-        nrm = np.sqrt(np.einsum("bij,bij->b", flat, flat, dtype=nd))
-        den = scale * nrm + eps
-        den = np.where(den > 0, den, 1.0).astype(dt)
-        np.divide(flat, den[:, None, None], out=X0)
+        _fro_normalize_numpy(flat, scale, eps, X0)
     Xc = X0
     d = np.arange(m)
     k = len(schedule)
@@ -418,7 +447,10 @@ def _use_batch_parallel(xp, W, svd=False):
 
 
 def _orth_svd(xp, W, rtol):
+    from .norms import pow2_scale
+
     m, n = W.shape[-2], W.shape[-1]
+    W = W * pow2_scale(xp, W)          # exact; LAPACK's SVD overflows near the top of the range
     U, S, Vh = xp.linalg.svd(W, full_matrices=False)
     if rtol is None:
         rtol = max(m, n) * float(xp.finfo(W.dtype).eps)
@@ -459,9 +491,7 @@ def _qdwh(xp, W):
     """Polar factor of tall W (m >= n) by QDWH; batched over leading axes."""
     m, n = W.shape[-2], W.shape[-1]
     u = float(xp.finfo(W.dtype).eps) / 2.0
-    alpha = xp.sqrt(xp.sum(W * W, axis=(-2, -1), keepdims=True))  # ||W||_F >= ||W||_2
-    alpha = xp.where(alpha > 0, alpha, xp.ones_like(alpha))
-    X = W / alpha
+    X = _fro_normalize(xp, W, 1.0, 0.0)            # W / ||W||_F (>= ||W||_2), scale-safe
     eye = xp.eye(n, dtype=W.dtype, device=_device(W))
     eye_b = xp.broadcast_to(eye, X.shape[:-2] + (n, n))
     for a, b, c in qdwh_schedule(u):

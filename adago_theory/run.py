@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .backend import backend_name, default_rng, namespace, synchronize, to_numpy
-from .norms import nuclear_norm, spectral_norm
+from .norms import frobenius_norm, matrix_norms
 from .optim.base import NonFiniteGradientError, NonFiniteParameterError, Optimizer, init_all, step_all
 
 __all__ = ["run", "Trace", "record_steps", "log_grid", "DivergedRunError"]
@@ -241,23 +241,45 @@ def _host(a):
     return np.asarray(to_numpy(a), dtype=np.float64)
 
 
+def _hypot(P):
+    """:math:`(\\sum_i P_i^2)^{1/2}` over axis 0 of a host array, scale-safely (max-scaled)."""
+    if P.shape[0] == 1:
+        return np.abs(P[0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.max(np.abs(P), axis=0)
+        s1 = np.where((s > 0) & np.isfinite(s), s, 1.0)
+        return np.where(np.isfinite(s), s1 * np.sqrt(np.sum((P / s1) ** 2, axis=0)), s)
+
+
 def _grad_norms(xp, Gs):
     """Host float64 (R,) arrays of the Frobenius, nuclear and spectral norms of the gradient(s).
 
-    A run whose gradient is not finite gets NaN (the SVD-based norms are computed on a
-    zeroed copy of its matrices, then masked), so that recording never crashes on the
-    gradient a ``nonfinite="skip"`` optimizer skipped.
+    One singular-value computation per matrix (:func:`~adago_theory.norms.matrix_norms`),
+    one transfer to the host per matrix, norms combined over the matrices scale-safely.
+    A run whose gradient is not finite gets NaN (the norms are computed on a zeroed copy
+    of its matrices, then masked), so that recording never crashes on the gradient a
+    :func:`~adago_theory.optim.skip_nonfinite` optimizer skipped.
     """
     ok = None
     for G in Gs:
         okG = xp.all(xp.isfinite(G), axis=(-2, -1))
         ok = okG if ok is None else ok & okG
-    Gz = [xp.where(ok[..., None, None], G, xp.zeros_like(G)) for G in Gs]
-    fro2 = sum(xp.sum(G * G, axis=(-2, -1)) for G in Gz)
-    nuc2 = sum(nuclear_norm(G) ** 2 for G in Gz)
-    op2 = sum(spectral_norm(G) ** 2 for G in Gz)
-    nan = xp.full_like(fro2, float("nan"))
-    return tuple(_host(xp.where(ok, xp.sqrt(v), nan)) for v in (fro2, nuc2, op2))
+    per = []
+    for G in Gs:
+        Gz = xp.where(ok[..., None, None], G, xp.zeros_like(G))
+        per.append(_host(xp.stack(matrix_norms(Gz))))                 # (3, R)
+    out = _hypot(np.stack(per))
+    out[:, ~_host_bool(ok)] = np.nan
+    return out[0], out[1], out[2]
+
+
+def _host_bool(a):
+    return np.asarray(to_numpy(a), dtype=bool)
+
+
+def _update_norm(xp, X_new, Xs):
+    """Host (R,) :math:`\\|X_t - X_{t-1}\\|_F`, summed in squares over the matrices, scale-safely."""
+    return _hypot(np.stack([_host(frobenius_norm(A - B)) for A, B in zip(X_new, Xs)]))
 
 
 def run(optimizer, problem, T, *, seeds=(0,), stochastic=False, batch_size=None, record="auto",
@@ -442,7 +464,7 @@ def run(optimizer, problem, T, *, seeds=(0,), stochastic=False, batch_size=None,
                 raise _diverged(t + 1, bad, seeds, what) from exc
             elapsed += time.perf_counter() - c0
             if t + 1 in rec_pos:
-                upd = xp.sqrt(sum(xp.sum((A - B) * (A - B), axis=(-2, -1)) for A, B in zip(X_new, Xs)))
+                upd = _update_norm(xp, X_new, Xs)
             Xs = X_new
             if bar is not None:
                 bar.update(1)
