@@ -29,7 +29,7 @@ import numpy as np
 from .base import check_choice, check_int, check_real
 
 __all__ = ["SPECTRA", "haar_orthogonal", "spectrum", "SpectralMatrix", "matrix_with_spectrum",
-           "condition_number"]
+           "condition_number", "singular_values"]
 
 #: Spectrum kinds accepted by :func:`spectrum`.
 SPECTRA = ("geometric", "linear", "clustered")
@@ -166,6 +166,16 @@ def matrix_with_spectrum(m, n, s, *, rng=None) -> SpectralMatrix:
     U = haar_orthogonal(m, r, rng=rng)
     V = haar_orthogonal(n, r, rng=rng)
     return SpectralMatrix(M=(U * s) @ V.T, U=U, s=s.copy(), V=V)
+
+
+def singular_values(M, rank=None) -> np.ndarray:
+    r"""The ``rank`` largest singular values of a host matrix, decreasing (default all): the *realized* spectrum.
+
+    The problems compute their constants from these, not from the requested spectrum,
+    so that :math:`L`, :math:`\mu` and :math:`\kappa` describe the matrices actually built.
+    """
+    sv = np.linalg.svd(np.asarray(M, dtype=np.float64), compute_uv=False)
+    return sv if rank is None else sv[: int(rank)]
 
 
 def condition_number(M, rank=None) -> float:

@@ -109,3 +109,85 @@ def test_bad_arguments(kwargs, name):
     args.update(kwargs)
     with pytest.raises(ValueError, match=name):
         make_matrix_least_squares(args.pop("m"), args.pop("n"), **args)
+
+
+# ---------------------------------------------------------------------------
+# the Gram form of value and gradient against the residual form, written out here
+# ---------------------------------------------------------------------------
+
+
+def _residual_form(P, X):
+    """Today's per-run formulas: f = 0.5||A X B - C||_F^2, grad = A^T (A X B - C) B^T, run by run."""
+    A, B, C = P.host["A"], P.host["B"], P.host["C"]
+    f = np.empty(X.shape[0])
+    G = np.empty_like(X)
+    for r in range(X.shape[0]):
+        Rm = A @ X[r] @ B - C
+        f[r] = 0.5 * np.sum(Rm * Rm)
+        G[r] = A.T @ Rm @ B.T
+    return f, G
+
+
+@pytest.mark.parametrize("kw", [dict(m=7, n=5), dict(m=6, n=6, p=6, q=9, kappa_A=30.0, kappa_B=4.0, f_star=2.5),
+                                dict(m=4, n=9, p=12, q=9, spectrum="clustered", L=5.0, f_star=0.1)])
+def test_value_and_grad_equal_the_residual_form(kw):
+    kw = dict(kw)
+    P = make_matrix_least_squares(kw.pop("m"), kw.pop("n"), rng=3, **kw)
+    X = P.initial_point(4, runs=11)
+    f_ref, G_ref = _residual_form(P, X)
+    np.testing.assert_allclose(P.value(X), f_ref, rtol=1e-12, atol=0)
+    assert np.max(np.abs(P.grad(X) - G_ref)) <= 1e-12 * np.max(np.abs(G_ref))
+    # unbatched input, and a point close to the minimizer (gradient small, value near f*)
+    Xn = P.host["X_star"] + 1e-6 * X[0]
+    f1, G1 = _residual_form(P, Xn[None])
+    scale = P.constants.L_fro * np.max(np.abs(Xn))
+    assert np.max(np.abs(P.grad(Xn) - G1[0])) <= 1e-12 * scale
+    assert abs(float(P.value(Xn)) - f1[0]) <= 1e-12 * (1.0 + f1[0])
+
+
+def test_gram_form_is_float32_on_float32():
+    P = make_matrix_least_squares(5, 3, rng=1, dtype="float32", f_star=0.3)
+    X = P.initial_point(2, runs=3)
+    f_ref, G_ref = _residual_form(P, X.astype(np.float64))
+    assert P.grad(X).dtype == np.float32 and P.value(X).dtype == np.float32
+    np.testing.assert_allclose(P.value(X), f_ref, rtol=1e-5)
+    assert np.max(np.abs(P.grad(X) - G_ref)) <= 1e-5 * np.max(np.abs(G_ref))
+
+
+# ---------------------------------------------------------------------------
+# conditioning the dtype can realize; constants of the instance built
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kw, dtype", [(dict(kappa_A=1e20), "float64"), (dict(kappa_A=1e300), "float64"),
+                                       (dict(kappa_A=1e4, kappa_B=1e4), "float64"),
+                                       (dict(kappa_A=1e3), "float32"), (dict(kappa_A=20.0), "float16")])
+def test_conditioning_beyond_the_dtype_is_refused(kw, dtype):
+    with pytest.raises(ValueError, match=r"\(kappa_A\*kappa_B\)\^2 must be in \[1, [0-9.e+]+\] for dtype " + dtype):
+        make_matrix_least_squares(6, 4, rng=0, dtype=dtype, **kw)
+
+
+def test_moving_to_a_dtype_that_cannot_realize_the_conditioning_is_refused():
+    P = make_matrix_least_squares(6, 4, kappa_A=1e3, rng=0)
+    with pytest.raises(ValueError, match="kappa_A"):
+        P.to(dtype="float32")
+    make_matrix_least_squares(6, 4, kappa_A=10.0, rng=0).to(dtype="float32")   # within the limit: accepted
+
+
+def test_constants_describe_the_instance_built_and_agree():
+    # near the float64 limit the realized spectrum differs from the request; the constants follow the build
+    P = make_matrix_least_squares(8, 5, kappa_A=2e7, rng=4, f_star=0.2)
+    A, B, C, Xs = P.host["A"], P.host["B"], P.host["C"], P.host["X_star"]
+    a = np.linalg.svd(A, compute_uv=False)
+    b = np.linalg.svd(B, compute_uv=False)
+    c = P.constants
+    assert c.L_fro == a[0] ** 2 * b[0] ** 2 and c.mu == a[-1] ** 2 * b[-1] ** 2
+    assert c.kappa["H"] == pytest.approx(c.L_fro / c.mu, rel=1e-14)
+    assert c.kappa["A"] == pytest.approx(a[0] / a[-1], rel=1e-14)
+    assert c.f_star == pytest.approx(0.5 * np.sum((C - A @ Xs @ B) ** 2), rel=1e-14)
+
+
+@pytest.mark.parametrize("rng", ["abc", 1.5, -3, True])
+def test_bad_rng_is_named(rng):
+    with pytest.raises(TypeError, match="rng must be"):
+        make_matrix_least_squares(4, 3, rng=rng)
