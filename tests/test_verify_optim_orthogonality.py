@@ -67,3 +67,39 @@ def test_plot_and_json_roundtrip(result, tmp_path):
 def test_bad_arguments(kw):
     with pytest.raises(ValueError):
         check_orthogonality(quick=True, **kw)
+
+
+def _eta_twice(eta, **kw):
+    """AdaGO stepping by eta * alpha_t (eta applied twice): a plausible slip, state untouched."""
+    from adago_theory.optim import Optimizer, adago
+
+    opt = adago(eta, **kw)
+
+    def step(X, G, s):
+        Xn, s2 = opt.step(X, G, s)
+        return X - eta * (X - Xn), s2
+
+    return Optimizer(opt.init, step)
+
+
+def _frobenius_direction(eta, **kw):
+    """AdaGO with Orth(M) replaced by M / ||M||_F."""
+    from adago_theory.optim import adago
+
+    kw["orth"] = lambda M: M / np.linalg.norm(M, axis=(-2, -1), keepdims=True)
+    return adago(eta, **kw)
+
+
+@pytest.mark.parametrize("mutant", [_eta_twice, _frobenius_direction])
+def test_mutants_killed(mutant):
+    """The step size is recomputed from the gradients, not read from state: eta-twice (whose state.alpha is
+    AdaGO's) and a non-orthogonal direction both fail."""
+    r = check_orthogonality(quick=True, rng=3, factories={"adago": mutant})
+    assert r.status == "fail", r.verdict_text
+    assert np.max(r.measured["equality_error"]["svd"]["AdaGO"]) > 1e-3
+
+
+def test_uses_and_preregistered(result):
+    assert set(check_orthogonality.uses) == {"adago", "muon", "namo", "namo_d", "polargrad"}
+    assert result.params["preregistered"]["tol"] == TOL_EXACT
+    assert result.status == "pass"
