@@ -7,7 +7,9 @@ oracle's answers only** (never from the optimizer's state):
 * ``gnuc[t-1]`` :math:`= \|\nabla f(\Theta_{t-1})\|_*` (exact gradient, before step :math:`t`);
 * ``gfro[t-1]`` :math:`= \|G_t\|_F` (the stochastic gradient the optimizer was given at step :math:`t`);
 * ``step_op[t-1]`` :math:`= \|\Theta_t - \Theta_{t-1}\|_{op}`, the measured step size (for an update
-  :math:`\alpha_t\,\mathrm{Orth}(M_t)` with exact orthogonalization this is :math:`\alpha_t`).
+  :math:`\alpha_t\,\mathrm{Orth}(M_t)` with exact orthogonalization this is :math:`\alpha_t`);
+* ``inner[t-1]`` :math:`= \langle\nabla f(\Theta_{t-1}), \Theta_{t-1} - \Theta_t\rangle` (the first-order
+  decrease; for :math:`\alpha_t\mathrm{Orth}(M_t)` it is :math:`\alpha_t\langle\nabla_{t-1}, O_t\rangle`).
 
 :class:`StackedLeastSquares` stacks several draws of ``problems.make_matrix_least_squares`` along the run axis
 (instances x seeds), so that problem draws and seeds run as one batch.
@@ -110,6 +112,7 @@ def trajectories(opt, oracle, T, *, seed):
     gnuc = np.empty((T, R))
     gfro = np.empty((T, R))
     step = np.empty((T, R))
+    inner = np.empty((T, R))
     f0 = oracle.value(X)
     g0 = None
     for t in range(T):
@@ -125,10 +128,15 @@ def trajectories(opt, oracle, T, *, seed):
             step[t:] = np.inf
             gnuc[t + 1:] = np.inf
             gfro[t + 1:] = np.inf
-            return {"gnuc": gnuc, "gfro": gfro, "step_op": step, "f0": f0, "grad0_fro": g0, "diverged": True}
-        step[t] = _op(Xn - X)
+            inner[t:] = -np.inf
+            return {"gnuc": gnuc, "gfro": gfro, "step_op": step, "inner": inner, "f0": f0, "grad0_fro": g0,
+                    "diverged": True}
+        D = Xn - X
+        step[t] = _op(D)
+        inner[t] = -np.sum(Gx * D, axis=(-2, -1))
         X = Xn
-    return {"gnuc": gnuc, "gfro": gfro, "step_op": step, "f0": f0, "grad0_fro": g0, "diverged": False}
+    return {"gnuc": gnuc, "gfro": gfro, "step_op": step, "inner": inner, "f0": f0, "grad0_fro": g0,
+            "diverged": False}
 
 
 def adagrad_log_lemma_rhs(gfro, *, eps, eta, gamma, v0):
