@@ -8,9 +8,9 @@ import numpy as np
 
 from adago_theory.norms import spectral_norm
 
-from .base import ProblemConstants, check_int, check_real, make_problem, mT, sumsq
+from .base import ProblemConstants, check_conditioning, check_int, check_real, check_rng, make_problem, mT, sumsq
 from .noise import additive_noise, make_noise
-from .spectra import condition_number, matrix_with_spectrum, spectrum as make_spectrum
+from .spectra import matrix_with_spectrum, singular_values, spectrum as make_spectrum
 
 __all__ = ["make_matrix_completion"]
 
@@ -143,7 +143,9 @@ def make_matrix_completion(m=50, n=30, rank=3, *, kappa=1.0, observed_fraction=0
     if rank == 1 and kappa != 1.0:
         raise ValueError(f"kappa must be 1 for rank=1, got {kappa}")
     nm = make_noise(noise, sigma2, nu)
-    rng = np.random.default_rng(rng)
+    conditioning = (("kappa", kappa),)
+    check_conditioning(conditioning, dtype, backend)
+    rng = check_rng(rng)
 
     s = make_spectrum(rank, kappa, spectrum)
     s = s * math.sqrt(m * n / np.sum(s * s))
@@ -151,13 +153,14 @@ def make_matrix_completion(m=50, n=30, rank=3, *, kappa=1.0, observed_fraction=0
     mask = np.zeros(m * n)
     mask[rng.choice(m * n, size=n_obs, replace=False)] = 1.0
     mask = mask.reshape(m, n)
+    s_real = singular_values(SM.M, rank)                     # realized spectrum of the built M*
     X_star = np.zeros((m, k))
     Y_star = np.zeros((n, k))
     X_star[:, :rank] = SM.U * np.sqrt(s)
     Y_star[:, :rank] = SM.V * np.sqrt(s)
 
     if radius is None:
-        rho = 2.0 * max(math.sqrt(s[0]), (math.sqrt(max(m, n)) + math.sqrt(k)) / math.sqrt(3.0))
+        rho = 2.0 * max(math.sqrt(s_real[0]), (math.sqrt(max(m, n)) + math.sqrt(k)) / math.sqrt(3.0))
     else:
         rho = check_real(radius, "radius", lo=0.0, lo_open=True)
     F_obs = float(np.linalg.norm(mask * SM.M))
@@ -169,7 +172,7 @@ def make_matrix_completion(m=50, n=30, rank=3, *, kappa=1.0, observed_fraction=0
         mu=None,
         sigma2=nm.sigma2,
         f_star=0.0,
-        kappa={"M": condition_number(SM.M, rank)},
+        kappa={"M": float(s_real[0] / s_real[-1])},
         notes={
             "region": f"L_fro and L_op hold on {{||X||_op <= rho, ||Y||_op <= rho}}, rho = {rho:.6g} "
                       "(problem.contains); f is quartic, not globally smooth",
@@ -184,7 +187,7 @@ def make_matrix_completion(m=50, n=30, rank=3, *, kappa=1.0, observed_fraction=0
     )
     host = {"M": SM.M, "mask": mask, "X_star": X_star, "Y_star": Y_star}
     info = {"noise": nm, "n_obs": n_obs, "observed_fraction": n_obs / (m * n), "radius": rho, "rank": rank,
-            "spectrum": spectrum}
+            "spectrum": spectrum, "conditioning": conditioning}
     return make_problem("matrix_completion", ((m, k), (n, k)), host, consts, value_fn=_value, grad_fn=_grad,
                         sgrad_fn=_sgrad, init_fn=_init, backend=backend, dtype=dtype, device=device,
                         default_batch_size=1, info=info, region_fn=_region, minimizer_keys=("X_star", "Y_star"))

@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 
-from .base import ProblemConstants, check_int, check_real, make_problem, mT, sumsq
+from .base import (ProblemConstants, check_conditioning, check_int, check_real, check_rng, make_problem, mT,
+                   sumsq)
 from .bilinear import make_bilinear, sup_op
 from .noise import gather_rows, minibatch_indices
-from .spectra import condition_number
+from .spectra import singular_values
 
 __all__ = ["make_matrix_logistic"]
 
@@ -188,19 +189,21 @@ def make_matrix_logistic(m=20, n=10, *, n_samples=None, n_outputs=None, kappa_A=
     lam = check_real(lam, "lam", lo=0.0)
     tau = check_real(label_threshold, "label_threshold")
     b_default = max(1, N // 10) if batch_size is None else check_int(batch_size, "batch_size", lo=1)
-    rng = np.random.default_rng(rng)
+    conditioning = (("(kappa_A*kappa_B)^2", (kappa_A * kappa_B) * (kappa_A * kappa_B)),)
+    check_conditioning(conditioning, dtype, backend)
+    rng = check_rng(rng)
 
     bl = make_bilinear(m, n, N, q, kappa_A=kappa_A, kappa_B=kappa_B, a_max=math.sqrt(N),
                        b_max=2.0 * math.sqrt(L), kind=spectrum, rng=rng)
     A, B = bl.A, bl.B
     C = np.where(rng.standard_normal((N, q)) > tau, 1.0, -1.0)
-    a, b = bl.a, bl.b
+    a, b = singular_values(A), singular_values(B)           # realized spectra of the built A, B
     r = min(m, n)
     beta_B = min(q * b[0] ** 2, float(np.sum(np.linalg.norm(B, axis=0))) ** 2)
     sigma2 = float(np.sum(A * A) / N * beta_B)
 
     host = {"A": A, "B": B, "C": C}
-    info = {"N": N, "q": q, "lam": lam, "label_threshold": tau, "spectrum": spectrum}
+    info = {"N": N, "q": q, "lam": lam, "label_threshold": tau, "spectrum": spectrum, "conditioning": conditioning}
     f_star, keys = None, None
     f_note = "None: not computed (lam = 0: the infimum need not be attained)"
     if lam > 0 and solve:
@@ -220,7 +223,7 @@ def make_matrix_logistic(m=20, n=10, *, n_samples=None, n_outputs=None, kappa_A=
         mu=lam,
         sigma2=sigma2,
         f_star=f_star,
-        kappa={"A": condition_number(A), "B": condition_number(B)},
+        kappa={"A": float(a[0] / a[-1]), "B": float(b[0] / b[-1])},
         notes={
             "L_fro": "exact: a_1^2 b_1^2/(4N) + lam (sigma' <= 1/4, equality at X = 0)",
             "L_op": "exact: sum_{i<=min(m,n)} a_i^2 b_i^2/(4N) + lam min(m,n), attained at X = 0 by "

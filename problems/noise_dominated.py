@@ -10,7 +10,7 @@ from array_api_compat import device as array_device
 
 from adago_theory.backend import backend_name
 
-from .base import ProblemConstants, check_int, check_real, make_problem
+from .base import ProblemConstants, check_int, check_real, check_rng, make_problem
 from .noise import draw
 
 __all__ = ["make_noise_dominated", "CHAIN_CONSTANTS"]
@@ -302,6 +302,7 @@ def make_noise_dominated(T=10_000, *, sigma2=1.0, L=1.0, Delta=1.0, m=4, n=None,
     L = check_real(L, "L", lo=0.0, lo_open=True)
     Delta = check_real(Delta, "Delta", lo=0.0, lo_open=True)
     m = check_int(m, "m", lo=1)
+    check_rng(rng)                     # unused (deterministic instance), but validated like everywhere
     K, p, eps = _design(T, sigma2, L, Delta)
     if p > 0.5:
         raise ValueError(f"T={T} with sigma2={sigma2}, L={L}, Delta={Delta} is not noise-dominated "

@@ -8,7 +8,7 @@ import numpy as np
 
 from adago_theory.orthogonalize import orthogonalize
 
-from .base import ProblemConstants, check_int, check_real, make_problem
+from .base import ProblemConstants, check_conditioning, check_int, check_real, check_rng, make_problem
 from .noise import gather_rows, minibatch_indices
 from .spectra import haar_orthogonal
 
@@ -155,7 +155,9 @@ def make_ill_conditioned_quadratic(m=10, n=10, *, kappa=1e4, L=1.0, outlier_frac
     b_default = min(N, 128) if batch_size is None else check_int(batch_size, "batch_size", lo=1)
     if d == 1 and kappa != 1.0:
         raise ValueError(f"kappa must be 1 for a 1 x 1 parameter (one eigenvalue), got {kappa}")
-    rng = np.random.default_rng(rng)
+    conditioning = (("kappa", kappa),)
+    check_conditioning(conditioning, dtype, backend)
+    rng = check_rng(rng)
 
     lam_min = L / kappa
     n_out = int(round(outlier_fraction * d))
@@ -182,24 +184,25 @@ def make_ill_conditioned_quadratic(m=10, n=10, *, kappa=1e4, L=1.0, outlier_frac
     L_op_lower = _L_op_lower(Q, m, n)
 
     consts = ProblemConstants(
-        L_fro=float(L),
-        L_op=float(min(m, n) * L),
-        mu=float(lam_min),
+        L_fro=float(ev[-1]),
+        L_op=float(min(m, n) * ev[-1]),
+        mu=float(ev[0]),
         sigma2=s2,
         f_star=c,
         kappa={"H": float(ev[-1] / ev[0])},
         notes={
-            "L_fro": "exact: lambda_max(Q) = L",
+            "L_fro": "exact: lambda_max of the built Q (numpy eigvalsh; = L up to rounding)",
             "L_op": f"certified upper bound min(m,n) L (||D||_F^2 <= min(m,n)||D||_op^2); "
                     f"a lower bound from Orth-ascent is {L_op_lower:.6g} (info['L_op_lower'])",
-            "mu": "exact: lambda_min(Q) = L/kappa",
+            "mu": "exact: lambda_min of the built Q (numpy eigvalsh; = L/kappa up to rounding)",
             "sigma2": "exact: (1/N) sum ||Q(xi_i - xi_bar)||^2, X-independent; with-replacement mini-batches",
             "f_star": "exact: (1/2N) sum (xi_i - xi_bar)^T Q (xi_i - xi_bar) at X* = mat(xi_bar)",
             "kappa": "realized lambda_max/lambda_min of the built Q (numpy eigvalsh)",
         },
     )
     host = {"Q": Q, "Xi": Xi, "xi_bar": xi_bar, "X_star": xi_bar.reshape(m, n)}
-    info = {"N": N, "c": c, "eigenvalues": np.sort(lam), "n_outliers": n_out, "L_op_lower": L_op_lower}
+    info = {"N": N, "c": c, "eigenvalues": np.sort(lam), "n_outliers": n_out, "L_op_lower": L_op_lower,
+            "conditioning": conditioning}
     return make_problem("ill_conditioned_quadratic", ((m, n),), host, consts, value_fn=_value, grad_fn=_grad,
                         sgrad_fn=_sgrad, init_fn=_init, backend=backend, dtype=dtype, device=device,
                         default_batch_size=b_default, info=info, minimizer_keys=("X_star",))

@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 
-from .base import ProblemConstants, check_choice, check_int, check_real, make_problem, mT
+from .base import (ProblemConstants, check_choice, check_conditioning, check_int, check_real, check_rng,
+                   make_problem, mT)
 from .bilinear import make_bilinear, sup_op
 from .noise import additive_noise, make_noise
-from .spectra import condition_number
+from .spectra import singular_values
 
 __all__ = ["make_robust_regression", "ROBUST_LOSSES", "LOSS_CURVATURE"]
 
@@ -146,7 +147,9 @@ def make_robust_regression(m=20, n=10, *, p=None, q=None, kappa_A=10.0, kappa_B=
     outlier_fraction = check_real(outlier_fraction, "outlier_fraction", lo=0.0, hi=1.0, hi_open=True)
     outlier_scale = check_real(outlier_scale, "outlier_scale", lo=0.0)
     nm = make_noise(noise, sigma2, nu)
-    rng = np.random.default_rng(rng)
+    conditioning = (("(kappa_A*kappa_B)^2", (kappa_A * kappa_B) * (kappa_A * kappa_B)),)
+    check_conditioning(conditioning, dtype, backend)
+    rng = check_rng(rng)
 
     bl = make_bilinear(m, n, p, q, kappa_A=kappa_A, kappa_B=kappa_B, a_max=math.sqrt(L), b_max=1.0,
                        kind=spectrum, rng=rng)
@@ -157,7 +160,7 @@ def make_robust_regression(m=20, n=10, *, p=None, q=None, kappa_A=10.0, kappa_B=
     S[pos] = outlier_scale * rng.standard_normal(k)
     C = bl.A @ X_true @ bl.B + S.reshape(p, q)
 
-    a, b = bl.a, bl.b
+    a, b = singular_values(bl.A), singular_values(bl.B)      # realized spectra of the built A, B
     lo, hi = LOSS_CURVATURE[loss]
     consts = ProblemConstants(
         L_fro=float(max(-lo, hi) * a[0] ** 2 * b[0] ** 2),
@@ -165,7 +168,7 @@ def make_robust_regression(m=20, n=10, *, p=None, q=None, kappa_A=10.0, kappa_B=
         mu=None,
         sigma2=nm.sigma2,
         f_star=None,
-        kappa={"A": condition_number(bl.A), "B": condition_number(bl.B)},
+        kappa={"A": float(a[0] / a[-1]), "B": float(b[0] / b[-1])},
         notes={
             "L_fro": f"certified: max|rho''| * a_1^2 b_1^2 with rho'' in [{lo}, {hi}] ({loss}, sympy-derived); "
                      "tight only if C is exactly fittable",
@@ -175,11 +178,12 @@ def make_robust_regression(m=20, n=10, *, p=None, q=None, kappa_A=10.0, kappa_B=
             "sigma2": f"exact: additive {nm.kind} noise with E||xi||_F^2 = sigma2/b",
             "f_star": "unknown (f >= 0 is a lower bound)",
             "kappa": "realized, from numpy SVD of the built A and B",
+            "realized": "L_fro, L_op and kappa from the singular values of the built A and B (numpy SVD)",
         },
     )
     host = {"A": bl.A, "B": bl.B, "C": C, "X_true": X_true}
     info = {"noise": nm, "loss": loss, "delta": delta, "n_outliers": k, "p": p, "q": q,
-            "curvature": (lo, hi), "spectrum": spectrum}
+            "curvature": (lo, hi), "spectrum": spectrum, "conditioning": conditioning}
     return make_problem("robust_regression", ((m, n),), host, consts, value_fn=_value, grad_fn=_grad,
                         sgrad_fn=_sgrad, init_fn=_init, backend=backend, dtype=dtype, device=device,
                         default_batch_size=1, info=info)

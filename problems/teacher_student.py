@@ -8,9 +8,9 @@ import numpy as np
 
 from adago_theory.norms import spectral_norm
 
-from .base import ProblemConstants, check_int, check_real, make_problem, mT, sumsq
+from .base import ProblemConstants, check_conditioning, check_int, check_real, check_rng, make_problem, mT, sumsq
 from .noise import gather_rows, minibatch_indices
-from .spectra import condition_number, matrix_with_spectrum, spectrum as make_spectrum
+from .spectra import matrix_with_spectrum, singular_values, spectrum as make_spectrum
 
 __all__ = ["make_teacher_student", "TANH_CURVATURE"]
 
@@ -181,7 +181,9 @@ def make_teacher_student(d=10, h=8, k=1, *, n_samples=512, hidden=None, kappa_1=
         raise ValueError(f"kappa_2 must be 1 when W2* has one singular value (min(k, h) = 1), got {kappa_2}")
     label_noise = check_real(label_noise, "label_noise", lo=0.0)
     b_default = min(N, 32) if batch_size is None else check_int(batch_size, "batch_size", lo=1)
-    rng = np.random.default_rng(rng)
+    conditioning = (("kappa_1", kappa_1), ("kappa_2", kappa_2))
+    check_conditioning(conditioning, dtype, backend)
+    rng = check_rng(rng)
 
     s1 = make_spectrum(min(h, din), kappa_1, spectrum)
     s1 = s1 * math.sqrt(h / np.sum(s1 * s1))
@@ -194,7 +196,8 @@ def make_teacher_student(d=10, h=8, k=1, *, n_samples=512, hidden=None, kappa_1=
     if label_noise > 0:
         Y = Y + label_noise * rng.standard_normal((N, k))
 
-    rho = (2.0 * max(float(s2[0]), 1.0 + math.sqrt(k / hs)) if radius is None
+    sv1, sv2 = singular_values(W1s.M, s1.size), singular_values(W2s.M, s2.size)   # realized spectra
+    rho = (2.0 * max(float(sv2[0]), 1.0 + math.sqrt(k / hs)) if radius is None
            else check_real(radius, "radius", lo=0.0, lo_open=True))
     Sigma = Xin.T @ Xin / N
     lam_max = float(np.linalg.eigvalsh(Sigma)[-1])
@@ -223,7 +226,7 @@ def make_teacher_student(d=10, h=8, k=1, *, n_samples=512, hidden=None, kappa_1=
         mu=None,
         sigma2=sigma2,
         f_star=0.0 if realizable else None,
-        kappa={"W1": condition_number(W1s.M), "W2": condition_number(W2s.M)},
+        kappa={"W1": float(sv1[0] / sv1[-1]), "W2": float(sv2[0] / sv2[-1])},
         notes={
             "region": f"L_fro, L_op and sigma2 hold on {region}; W1 is unrestricted (tanh is bounded)",
             "L_fro": "certified on the region: lambda_max(M(s_F)), s_F = lambda_max(X^T X/N) [DERIVED]",
@@ -237,7 +240,8 @@ def make_teacher_student(d=10, h=8, k=1, *, n_samples=512, hidden=None, kappa_1=
             "kappa": "realized, numpy SVD of the teacher's W1*, W2*",
         },
     )
-    info = {"N": N, "radius": rho, "label_noise": label_noise, "teacher_width": h, "spectrum": spectrum}
+    info = {"N": N, "radius": rho, "label_noise": label_noise, "teacher_width": h, "spectrum": spectrum,
+            "conditioning": conditioning}
     return make_problem("teacher_student", ((hs, din), (k, hs)), host, consts, value_fn=_value, grad_fn=_grad,
                         sgrad_fn=_sgrad, init_fn=_init, backend=backend, dtype=dtype, device=device,
                         default_batch_size=b_default, info=info, region_fn=_region, minimizer_keys=keys)

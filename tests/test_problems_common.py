@@ -307,14 +307,13 @@ def test_wrong_backend_is_a_type_error():
         P.value(torch.zeros((1,) + P.shapes[0], dtype=torch.float64))
 
 
-def test_registry_matches_entry_points():
-    from importlib.metadata import entry_points
+def test_registry_is_what_the_shell_finds():
+    from adago_theory.app.sweep.registry import get_problem_factory
 
     from problems import PROBLEMS
 
-    eps = {ep.name: ep for ep in entry_points(group="adago_theory.problems")}
     for name, fn in PROBLEMS.items():
-        assert name in eps and eps[name].load() is fn
+        assert get_problem_factory(name) is fn
         assert fn.__doc__ and ".. math::" in fn.__doc__
 
 
@@ -329,3 +328,75 @@ def test_runs_through_adago_theory_run(name):
     assert tr.f.shape == (6, 2) and np.all(np.isfinite(tr.f))
     tr = run_mod.run(opt, P, 5, seeds=(0, 1), stochastic=True, batch_size=2)
     assert np.all(np.isfinite(tr.f))
+
+
+# ---------------------------------------------------------------------------
+# bad input common to every generator: rng, sizes, conditioning beyond the dtype
+# ---------------------------------------------------------------------------
+
+_SMALL = {
+    "ls": (make_matrix_least_squares, dict(m=4, n=3)),
+    "robust": (make_robust_regression, dict(m=4, n=3)),
+    "completion": (make_matrix_completion, dict(m=6, n=5, rank=2)),
+    "logistic": (make_matrix_logistic, dict(m=4, n=3, solve=False)),
+    "teacher_student": (make_teacher_student, dict(d=4, h=3, k=2, n_samples=10)),
+    "quadratic": (make_ill_conditioned_quadratic, dict(m=3, n=3, n_samples=10)),
+    "noise_dominated": (make_noise_dominated, dict(T=2000, m=2)),
+}
+
+
+@pytest.mark.parametrize("rng", ["abc", 2.5, -1])
+@pytest.mark.parametrize("name", list(_SMALL))
+def test_bad_rng_names_rng(name, rng):
+    make, kw = _SMALL[name]
+    with pytest.raises(TypeError, match="^rng must be None, a non-negative int seed or a numpy.random.Generator"):
+        make(**kw, rng=rng)
+
+
+@pytest.mark.parametrize("name, size", [("ls", "m"), ("ls", "n"), ("robust", "m"), ("completion", "n"),
+                                        ("logistic", "m"), ("teacher_student", "d"), ("teacher_student", "h"),
+                                        ("quadratic", "n"), ("noise_dominated", "m")])
+@pytest.mark.parametrize("value", [0, -3, 2.5, "4"])
+def test_bad_sizes_name_the_parameter_and_range(name, size, value):
+    make, kw = _SMALL[name]
+    with pytest.raises(ValueError, match=rf"^{size} must be an integer( >= 1| in \[1, [0-9]+\])?, got"):
+        make(**{**kw, size: value}, rng=0)
+
+
+@pytest.mark.parametrize("name, kw, dtype, label", [
+    ("ls", dict(kappa_A=1e8), "float64", r"\(kappa_A\*kappa_B\)\^2"),
+    ("robust", dict(kappa_B=1e3), "float32", r"\(kappa_A\*kappa_B\)\^2"),
+    ("logistic", dict(kappa_A=1e20), "float64", r"\(kappa_A\*kappa_B\)\^2"),
+    ("completion", dict(kappa=1e15), "float64", "kappa"),
+    ("completion", dict(kappa=1e6), "float32", "kappa"),
+    ("teacher_student", dict(kappa_1=1e15), "float64", "kappa_1"),
+    ("teacher_student", dict(kappa_2=200.0), "float16", "kappa_2"),
+    ("quadratic", dict(kappa=1e300), "float64", "kappa"),
+    ("quadratic", dict(), "float16", "kappa"),        # the default 1e4 is beyond float16
+])
+def test_conditioning_beyond_the_dtype_is_refused(name, kw, dtype, label):
+    make, base = _SMALL[name]
+    with pytest.raises(ValueError, match=rf"^{label} must be in \[1, [0-9.e+]+\] for dtype {dtype}"):
+        make(**base, **kw, dtype=dtype, rng=0)
+
+
+@pytest.mark.parametrize("name", ["ls", "robust", "logistic", "completion", "teacher_student", "quadratic"])
+def test_conditioning_at_the_limit_is_accepted_and_realized(name):
+    from problems.base import kappa_limit
+
+    make, base = _SMALL[name]
+    lim = kappa_limit("float64")
+    kw = {"ls": dict(kappa_A=0.9 * lim ** 0.5), "robust": dict(kappa_B=0.9 * lim ** 0.5, kappa_A=1.0),
+          "logistic": dict(kappa_A=0.9 * lim ** 0.5), "completion": dict(kappa=0.9 * lim),
+          "teacher_student": dict(kappa_1=0.9 * lim), "quadratic": dict(kappa=0.9 * lim)}[name]
+    P = make(**base, **kw, rng=0)
+    requested = next(iter(kw.values()))
+    realized = {"ls": "A", "robust": "B", "logistic": "A", "completion": "M", "teacher_student": "W1",
+                "quadratic": "H"}[name]
+    assert abs(P.constants.kappa[realized] / requested - 1) <= 0.02
+
+
+def test_quadratic_constants_agree_with_each_other():
+    P = make_ill_conditioned_quadratic(3, 3, kappa=1e13, n_samples=10, rng=0)
+    c = P.constants
+    assert c.kappa["H"] == pytest.approx(c.L_fro / c.mu, rel=1e-14)

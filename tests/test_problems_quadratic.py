@@ -14,8 +14,11 @@ def test_realized_kappa_and_mixture(kappa):
     P = make_ill_conditioned_quadratic(5, 4, kappa=kappa, L=60.0, outlier_fraction=0.1, rng=0)
     ev = np.linalg.eigvalsh(P.host["Q"])
     assert abs(ev[-1] / ev[0] / kappa - 1) <= 1e-10 * max(1.0, kappa / 1e4)
-    assert ev[-1] == pytest.approx(60.0, rel=1e-13) and P.constants.L_fro == 60.0
-    assert P.constants.mu == pytest.approx(60.0 / kappa, rel=1e-15)
+    # the constants describe the Q built (its eigenvalues), which realizes the request up to rounding
+    assert ev[-1] == pytest.approx(60.0, rel=1e-13) and P.constants.L_fro == pytest.approx(ev[-1], rel=1e-14)
+    assert P.constants.mu == pytest.approx(ev[0], rel=1e-12)
+    assert P.constants.mu == pytest.approx(60.0 / kappa, rel=1e-10 * max(1.0, kappa / 1e4))
+    assert P.constants.kappa["H"] == pytest.approx(P.constants.L_fro / P.constants.mu, rel=1e-14)
     if kappa >= 10:
         # DeepOBS mixture: 10 % of the eigenvalues in [L/2, L], the bulk within L/60 of lambda_min
         assert np.sum(ev >= 30.0 - 1e-9) == round(0.1 * 20)
