@@ -10,7 +10,7 @@ from .polar_error import PolarError, polar_error
 from .optim import (
     AdaGOState, AdaGradNormState, AdamWState, MuonState, NAMODState, NAMOState, NonFiniteGradientError,
     NonFiniteParameterError, Optimizer, PolarGradState, SGDState, adagrad_norm, adago, adamw, init_all, muon, namo, namo_d,
-    polargrad, sgd, step_all,
+    polargrad, sgd, skip_nonfinite, SkipNonFiniteState, step_all,
 )
 from .run import DivergedRunError, Trace, log_grid, record_steps, run
 
@@ -36,6 +36,8 @@ __all__ = [
     "NonFiniteParameterError",
     "init_all",
     "step_all",
+    "skip_nonfinite",
+    "SkipNonFiniteState",
     "muon",
     "MuonState",
     "adago",

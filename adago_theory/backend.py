@@ -31,6 +31,7 @@ __all__ = [
     "is_torch_namespace",
     "on_gpu",
     "synchronize",
+    "device_of",
 ]
 
 Array = Any
@@ -114,6 +115,11 @@ def is_cupy_namespace(xp) -> bool:
 def is_torch_namespace(xp) -> bool:
     """True for PyTorch (plain or array-api-compat)."""
     return array_api_compat.is_torch_namespace(xp)
+
+
+def device_of(x):
+    """The device of an array (array-api-compat's ``device``)."""
+    return array_api_compat.device(x)
 
 
 def on_gpu(x) -> bool:

@@ -58,9 +58,9 @@ import math
 import numbers
 from typing import NamedTuple, Sequence
 
-from .backend import namespace, on_gpu
+from .backend import device_of, namespace, on_gpu
 
-__all__ = ["orthogonalize", "NS_PRESETS", "NSPreset", "METHODS", "ns_schedule"]
+__all__ = ["orthogonalize", "NS_PRESETS", "NSPreset", "METHODS", "ns_schedule", "ns_scalar_map", "NS_MAX_STEPS"]
 
 METHODS = ("svd", "polar", "qdwh", "newton-schulz")
 
@@ -169,12 +169,77 @@ def _validate_coeffs(coeffs):
     return tuple(out), len(out), 1.0
 
 
+#: The most Newton–Schulz steps accepted (every preset is within 1e-6 of its limit well before).
+NS_MAX_STEPS = 100
+
+#: A schedule whose scalar map takes some :math:`x \in [0, 1]` beyond this magnitude is refused.
+NS_ORBIT_BOUND = 1e4
+
+
 def _validate_steps(steps, name="steps"):
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
-        raise TypeError(f"{name} must be a positive integer, got {steps!r}")
-    if steps <= 0:
-        raise ValueError(f"{name} must be a positive integer (>= 1), got {steps}")
-    return int(steps)
+    from .checks import check_int
+
+    return check_int(name, steps, lo=1, hi=NS_MAX_STEPS)
+
+
+def ns_scalar_map(x, coeffs="jordan", steps=None):
+    r"""The scalar Newton–Schulz map :math:`\varphi_k = p_k\circ\cdots\circ p_1`, :math:`p(x) = ax + bx^3 + cx^5`.
+
+    The singular values of ``orthogonalize(M, "newton-schulz", ...)`` are
+    :math:`\varphi_k(\sigma_i / (s\|M\|_F))` (module docstring): this is the one
+    home of that map; the checks and benchmarks import it.
+
+    Parameters
+    ----------
+    x : float or array
+        Points at which to evaluate (normalised singular values lie in :math:`[0, 1]`).
+    coeffs : str or sequence of (a, b, c), default "jordan"
+        A preset name or triples, as in :func:`ns_schedule`; a schedule returned by
+        :func:`ns_schedule` is applied as it is.
+    steps : int, optional
+        As in :func:`ns_schedule`.
+
+    Returns
+    -------
+    float or array
+        :math:`\varphi_k(x)`, evaluated in Horner form :math:`x(a + x^2(b + cx^2))`.
+
+    Examples
+    --------
+    >>> ns_scalar_map(1.0, "quintic", steps=3)
+    1.0
+    >>> round(ns_scalar_map(1.0, "jordan", steps=1), 4)
+    0.701
+    """
+    schedule, _ = ns_schedule(coeffs, steps)
+    return _apply_scalar(x, schedule)
+
+
+def _apply_scalar(x, schedule):
+    for a, b, c in schedule:
+        x2 = x * x
+        x = x * (a + x2 * (b + c * x2))
+    return x
+
+
+@functools.lru_cache(maxsize=256)
+def _check_orbit(schedule):
+    """Refuse a schedule whose scalar map leaves [-NS_ORBIT_BOUND, NS_ORBIT_BOUND] on [0, 1] (float64 grid)."""
+    import numpy as np
+
+    x = np.linspace(0.0, 1.0, 4097)
+    with np.errstate(all="ignore"):
+        for k, (a, b, c) in enumerate(schedule, start=1):
+            x2 = x * x
+            x = x * (a + x2 * (b + c * x2))
+            bad = ~(np.abs(x) <= NS_ORBIT_BOUND)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ValueError(
+                    f"coeffs: the Newton–Schulz iteration leaves the finite range: after step {k} its "
+                    f"scalar map takes x = {i / 4096:.4g} in [0, 1] to {x[i]:.3g} (bound {NS_ORBIT_BOUND:g}); "
+                    "these coefficients do not orthogonalize (see NS_PRESETS for ones that do)"
+                )
 
 
 def ns_schedule(coeffs="jordan", steps=None):
@@ -196,7 +261,10 @@ def ns_schedule(coeffs="jordan", steps=None):
     """
     triples, default_steps, scale = _validate_coeffs(coeffs)
     k = default_steps if steps is None else _validate_steps(steps)
+    if k > NS_MAX_STEPS:
+        raise ValueError(f"steps must be at most {NS_MAX_STEPS}; coeffs lists {k} triples")
     sched = [triples[min(i, len(triples) - 1)] for i in range(k)]
+    _check_orbit(tuple(sched))
     return sched, scale
 
 
@@ -279,7 +347,7 @@ def _newton_schulz(xp, W, schedule, scale, eps, out=None):
         return _newton_schulz_numpy(W, schedule, scale, eps, out=out)
     X = _fro_normalize(xp, W, scale, eps)
     m = X.shape[-2]
-    eye = xp.eye(m, dtype=X.dtype, device=_device(X))
+    eye = xp.eye(m, dtype=X.dtype, device=device_of(X))
     for a, b, c in schedule:
         A = X @ _mT(xp, X)
         if c != 0.0:
@@ -492,7 +560,7 @@ def _qdwh(xp, W):
     m, n = W.shape[-2], W.shape[-1]
     u = float(xp.finfo(W.dtype).eps) / 2.0
     X = _fro_normalize(xp, W, 1.0, 0.0)            # W / ||W||_F (>= ||W||_2), scale-safe
-    eye = xp.eye(n, dtype=W.dtype, device=_device(W))
+    eye = xp.eye(n, dtype=W.dtype, device=device_of(W))
     eye_b = xp.broadcast_to(eye, X.shape[:-2] + (n, n))
     for a, b, c in qdwh_schedule(u):
         if c > 100.0:
@@ -505,12 +573,6 @@ def _qdwh(xp, W):
             Y = _mT(xp, xp.linalg.solve(Z, _mT(xp, X)))  # X Z^{-1}, Z symmetric positive definite
             X = (b / c) * X + (a - b / c) * Y
     return X
-
-
-def _device(x):
-    import array_api_compat
-
-    return array_api_compat.device(x)
 
 
 def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.0, check_finite=True):
@@ -592,7 +654,7 @@ def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.
 
     m, n = M.shape[-2], M.shape[-1]
     if m == 0 or n == 0:
-        return xp.zeros(M.shape, dtype=M.dtype, device=_device(M))
+        return xp.zeros(M.shape, dtype=M.dtype, device=device_of(M))
 
     if method == "newton-schulz":
         schedule, scale = ns_schedule("jordan" if coeffs is None else coeffs, steps)

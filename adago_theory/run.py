@@ -86,7 +86,8 @@ class Trace(NamedTuple):
         is synchronised at every recorded step).
     seeds : int64 array (R,)
     skipped : int64 array (R,), or (R, P)
-        Steps skipped for non-finite gradients (``nonfinite="skip"``).
+        Steps skipped for non-finite gradients (an optimizer wrapped in
+        :func:`~adago_theory.optim.skip_nonfinite`; zeros otherwise).
     X_final : array (R, m, n) or tuple of them
         The last iterate, on the host.
     f_star : float or None
@@ -336,8 +337,12 @@ def run(optimizer, problem, T, *, seeds=(0,), stochastic=False, batch_size=None,
     ValueError
         Bad ``T``, ``seeds``, ``record`` or ``batch_size``; ``X0`` or a gradient
         of the wrong shape.
-    NonFiniteGradientError
-        A non-finite gradient with an optimizer in ``nonfinite="raise"`` mode.
+    DivergedRunError
+        The iterates, values, gradients or recorded metrics became non-finite
+        (whatever the horizon; the message names the step, the runs and their
+        seeds).  A gradient that is not finite at a finite iterate counts too,
+        unless the optimizer is wrapped in :func:`~adago_theory.optim.skip_nonfinite`
+        (then that run skips the step and ``Trace.skipped`` counts it).
 
     Notes
     -----

@@ -1,4 +1,6 @@
-"""Properties every optimizer must have: purity, dtype, batch = single runs, descent, non-finite gradients.
+"""Properties every optimizer must have: purity, dtype, batch = single runs, descent, non-finite input.
+
+(Skipping non-finite gradients, the ``skip_nonfinite`` wrapper, is tested in ``test_optim_skip_nonfinite.py``.)
 
 One table of optimizers (optax ``_common_test.py`` style) runs through every test.
 Closed forms checked by hand: Muon's shape factors, AdaGO's first step and its
@@ -20,6 +22,7 @@ from adago_theory.optim import (
     adagrad_norm,
     adago,
     adamw,
+    NonFiniteParameterError,
     init_all,
     muon,
     namo,
@@ -221,62 +224,12 @@ def test_nonfinite_gradient_raises(name, bad):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_nonfinite_gradient_skip_mode(name, backend):
-    opt_skip, opt = TABLE[name](nonfinite="skip"), TABLE[name]()
-    rng = np.random.default_rng(5)
-    X = backend.asarray(rng.standard_normal((3, 6, 4)))
-    G1 = backend.asarray(rng.standard_normal((3, 6, 4)))
-    Gh = rng.standard_normal((3, 6, 4))
-    Gh[1, 0, 0] = math.nan
-    G2 = backend.asarray(Gh)
-    s = opt_skip.init(X)
-    Xa, s = opt_skip.step(X, G1, s)
-    Xb, sb = opt_skip.step(Xa, G2, s)
-    Xb_h = to_numpy(Xb)
-    assert np.all(np.isfinite(Xb_h))
-    np.testing.assert_array_equal(Xb_h[1], to_numpy(Xa)[1])               # run 1 kept its X
-    assert to_numpy(sb.skipped).tolist() == [0, 1, 0]
-    assert float(to_numpy(sb.alpha)[1]) == 0.0
-    for f in sb._fields:                                                  # ... and its state
-        v = getattr(sb, f)
-        if f not in ("count", "alpha", "alpha_cols", "skipped") and hasattr(v, "shape"):
-            np.testing.assert_array_equal(to_numpy(v)[1], to_numpy(getattr(s, f))[1], err_msg=f)
-    # runs 0 and 2 stepped exactly as in raise mode
-    Xc, _ = opt.step(Xa, backend.asarray(np.where(np.isnan(Gh), 0.0, Gh)), s)
-    for r in (0, 2):
-        np.testing.assert_allclose(Xb_h[r], to_numpy(Xc)[r], rtol=1e-12, atol=1e-14)
-
-
-def test_step_all_skips_a_run_in_every_matrix_when_one_gradient_is_not_finite():
-    rng = np.random.default_rng(6)
-    opt = adago(0.1, gamma=1.0, eps=1e-4, nonfinite="skip")
-    Xs = (rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 4, 3)))
-    G0 = rng.standard_normal((2, 5, 3))
-    G1 = rng.standard_normal((2, 4, 3))
-    G1[0, 1, 1] = math.inf
-    out, states = step_all(opt, Xs, (G0, G1), init_all(opt, Xs))
-    for i in range(2):
-        np.testing.assert_array_equal(out[i][0], Xs[i][0])                # run 0 moved in no matrix
-        assert not np.allclose(out[i][1], Xs[i][1])                       # run 1 moved in both
-        assert states[i].skipped.tolist() == [1, 0]
-    with pytest.raises(NonFiniteGradientError, match=r"matrix \[1\]"):
-        opt_r = adago(0.1, gamma=1.0, eps=1e-4)
-        step_all(opt_r, Xs, (G0, G1), init_all(opt_r, Xs))
-
-
-def test_run_with_skip_mode_records_skipped_steps():
-    class NaNOnce(LeastSquares):
-        calls = 0
-
-        def grad(self, X):
-            G = super().grad(X)
-            NaNOnce.calls += 1
-            if NaNOnce.calls == 3:
-                G = G.copy()
-                G[0, 0, 0] = math.nan
-            return G
-
-    tr = run(muon(0.05, nonfinite="skip"), NaNOnce(), 10, seeds=(0, 1))
-    assert tr.skipped.tolist() == [1, 0]
-    assert np.all(np.isfinite(tr.X_final))
-    assert tr.alpha[3, 0] == 0.0 and tr.update_norm[3, 0] == 0.0 and tr.update_norm[3, 1] > 0
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_nonfinite_parameter_raises_like_a_gradient(name, bad):
+    opt = TABLE[name]()
+    X = np.ones((3, 6, 4))
+    s = opt.init(X)
+    X[2, 0, 1] = bad
+    with pytest.raises(NonFiniteParameterError, match=r"X contains NaN or Inf.*\[\[2\]\]"):
+        opt.step(X, np.ones_like(X), s)
+    assert issubclass(NonFiniteParameterError, ValueError)

@@ -32,7 +32,7 @@ CASES = [
     (muon, (0.1,), {"orth": {"method": "qdwh", "bogus": 1}}, ValueError, r"orth="),
     (muon, (0.1,), {"scale": "moonlight"}, ValueError, r"scale must be one of \['none', 'jordan', 'rms'\]"),
     (muon, (0.1,), {"weight_decay": -1e-3}, ValueError, r"weight_decay must be in \[0\.0, inf\)"),
-    (muon, (0.1,), {"nonfinite": "ignore"}, ValueError, r"nonfinite must be one of \['raise', 'skip'\]"),
+    (muon, (0.1,), {"nonfinite": "skip"}, TypeError, r"unexpected keyword argument 'nonfinite'"),
     (adago, (0.1,), {"gamma": 0.0, "eps": 1e-3}, ValueError, r"gamma must be in \(0\.0, inf\)"),
     (adago, (0.1,), {"gamma": -1.0, "eps": 1e-3}, ValueError, r"gamma must be in \(0\.0, inf\)"),
     (adago, (0.1,), {"gamma": INF, "eps": 1e-3}, ValueError, r"gamma must be a finite real"),

@@ -22,6 +22,10 @@ class UsageError(ValueError):
     """A mistake in the command line; reported as one line, exit status 2."""
 
 
+class RuntimeFailure(RuntimeError):
+    """Work could not be done (an unwritable directory, an unreachable cluster); one line, exit status 1."""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit 2) instead of the usage block."""
 
@@ -146,25 +150,15 @@ def _split_names(text, flag, *, lists):
 
 
 def _spec_from_args(args, *, lists) -> dict:
-    from .sweep.config import ConfigError, parse_assignment, parse_value
+    from .sweep.config import ConfigError, parse_value
 
     for key, flag in (("problem", "--problem"), ("optimizer", "--optimizer"), ("T", "--T")):
         if getattr(args, key) is None:
             raise UsageError(f"{flag} is required" + (" (or give a config file)" if lists else ""))
     spec = {}
     try:
-        problem = {"name": _split_names(args.problem, "--problem", lists=lists)}
-        for text in args.problem_param:
-            k, vals = parse_assignment(text, option="-P")
-            if k == "name" or k in problem:
-                raise UsageError(f"-P {k} given twice" if k in problem else "-P name is reserved")
-            problem[k] = vals if lists else _single(vals, f"-P {k}")
-        optimizer = {"name": _split_names(args.optimizer, "--optimizer", lists=lists)}
-        for text in args.opt_param:
-            k, vals = parse_assignment(text, option="-O")
-            if k == "name" or k in optimizer:
-                raise UsageError(f"-O {k} given twice" if k in optimizer else "-O name is reserved")
-            optimizer[k] = vals if lists else _single(vals, f"-O {k}")
+        problem = _table(args.problem, "--problem", args.problem_param, "-P", lists=lists)
+        optimizer = _table(args.optimizer, "--optimizer", args.opt_param, "-O", lists=lists)
         T = [parse_value(t) for t in args.T.split(",")]
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
@@ -190,6 +184,32 @@ def _spec_from_args(args, *, lists) -> dict:
     return spec
 
 
+def _table(names, name_flag, assignments, flag, *, lists):
+    """``--optimizer NAME -O k=v -O orth.method=m ...`` -> ``{"name": ..., "k": ..., "orth": {"method": ...}}``."""
+    from .sweep.config import parse_assignment
+
+    table = {"name": _split_names(names, name_flag, lists=lists)}
+    for text in assignments:
+        key, vals = parse_assignment(text, option=flag)
+        head, _, sub = key.partition(".")
+        if head == "name":
+            raise UsageError(f"{flag} name is reserved")
+        value = vals if lists else _single(vals, f"{flag} {key}")
+        if not sub:
+            if head in table:
+                raise UsageError(f"{flag} {key} given twice" if not isinstance(table[head], dict) else
+                                 f"{flag} {key} conflicts with {flag} {key}.*: give the table or its entries")
+            table[head] = value
+            continue
+        inner = table.setdefault(head, {})
+        if not isinstance(inner, dict):
+            raise UsageError(f"{flag} {key} conflicts with {flag} {head}=...: give the table or its entries")
+        if sub in inner:
+            raise UsageError(f"{flag} {key} given twice")
+        inner[sub] = value
+    return table
+
+
 def _single(vals, flag):
     if len(vals) != 1:
         raise UsageError(f"{flag} takes one value in 'run'; use 'adago-theory sweep' for grids")
@@ -207,13 +227,41 @@ def _apply_common(spec, args, *, from_file):
     return spec
 
 
-def _configs(spec):
+def _records(spec):
+    """The edge: a grid spec -> validated, frozen run records (nothing has run yet)."""
     from .sweep.config import ConfigError, expand_grid
-    from .sweep.execute import validate_config
+    from .sweep.execute import validate_configs
 
     try:
-        configs = expand_grid(spec)
-        return [validate_config(c) for c in configs]
+        return validate_configs(expand_grid(spec))
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _check_out(out):
+    """``--out`` must be a directory we can create and write into: checked before anything runs."""
+    import tempfile
+    from pathlib import Path
+
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"--out {p} exists and is not a directory")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=p):
+            pass
+    except OSError as exc:
+        raise RuntimeFailure(f"--out {p}: cannot write there ({exc.strerror or exc})") from None
+
+
+def _check_scheduler(address):
+    from .sweep.config import ConfigError
+    from .sweep.execute import parse_scheduler_address
+
+    if address is None:
+        return
+    try:
+        parse_scheduler_address(address)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
 
@@ -223,15 +271,18 @@ def _configs(spec):
 # ---------------------------------------------------------------------------
 
 
-def _execute(configs, args, out, *, n_jobs=1, scheduler=None, retry_failed=True):
+def _execute(records, args, out, *, n_jobs=1, scheduler=None, retry_failed=True, on_result=None):
     from .sweep.execute import run_sweep
     from .sweep.store import StoreError
 
     try:
-        return run_sweep(configs, out, n_jobs=n_jobs, scheduler=scheduler, retry_failed=retry_failed,
-                         progress=args.progress, command=[PROG] + list(args._argv), validate=False)
+        return run_sweep(records, out, n_jobs=n_jobs, scheduler=scheduler, retry_failed=retry_failed,
+                         progress=args.progress, command=[PROG] + list(args._argv), validate=False,
+                         on_result=on_result)
     except StoreError as exc:
         raise UsageError(str(exc)) from None
+    except ConnectionError as exc:
+        raise RuntimeFailure(str(exc)) from None
 
 
 def _report(summary, *, file=None):
@@ -245,27 +296,37 @@ def _report(summary, *, file=None):
 
 def _cmd_run(args):
     spec = _apply_common(_spec_from_args(args, lists=False), args, from_file=False)
-    configs = _configs(spec)
     out = args.out or "results/run"
-    summary = _execute(configs, args, out)
+    (rec,) = _records(spec)
+    _check_out(out)
+    frames = []
+    summary = _execute([rec], args, out, on_result=lambda res: frames.append(res.frame))
     _report(summary)
     if summary.n_failed:
         return 1
-    from .sweep.store import load_results
+    if frames and frames[0] is not None:
+        df = frames[0]
+    else:  # finished before: shown from the store, nothing recomputed
+        from .sweep.store import load_results
+
+        df = load_results(out)
+        df = df[df.run_id == rec.run_id]
+    _print_final(rec, df)
+    return 0
+
+
+def _print_final(rec, df):
+    """Median [min, max] over seeds of every metric at the last recorded step of one run's table."""
     import numpy as np
 
-    df = load_results(out)
-    rid = summary.run_ids[0]
-    df = df[df.run_id == rid]
-    from .sweep.plot import metric_columns
-
+    cfg = rec.config
+    cols = list(df.columns)
     last = df[df.step == df.step.max()]
-    print(f"run {rid}: {configs[0]['problem']} x {configs[0]['optimizer']}, T={configs[0]['T']}, "
-          f"{len(configs[0]['seeds'])} seed(s); at step {int(df.step.max())} (median [min, max] over seeds):")
-    for m in metric_columns(df):
+    print(f"run {rec.run_id}: {cfg['problem']} x {cfg['optimizer']}, T={cfg['T']}, "
+          f"{len(cfg['seeds'])} seed(s); at step {int(df.step.max())} (median [min, max] over seeds):")
+    for m in cols[cols.index("step") + 1:]:
         v = last[m].to_numpy(dtype=float)
         print(f"  {m:<16}{np.median(v):.6g}  [{np.min(v):.6g}, {np.max(v):.6g}]")
-    return 0
 
 
 EXAMPLE_TOML = """\
@@ -326,26 +387,22 @@ def _cmd_sweep(args):
         spec = _apply_common(_spec_from_args(args, lists=True), args, from_file=False)
     if args.scheduler is not None and args.jobs is not None:
         raise UsageError("conflicting options: -j and --scheduler (the Dask cluster sets the parallelism)")
-    configs = _configs(spec)
+    _check_scheduler(args.scheduler)
     out = args.out or "results/sweep"
+    records = _records(spec)
     if args.dry_run:
-        from .sweep.config import run_id
         from .sweep.store import finished_ids
         from pathlib import Path
 
         done = finished_ids(out) if Path(out).is_dir() else set()
-        for c in configs:
-            rid = run_id(c)
-            flag = "done   " if rid in done else "pending"
-            print(f"{rid}  {flag}  {json.dumps(c, sort_keys=True)}")
-        print(f"{len(configs)} run(s), {sum(run_id(c) in done for c in configs)} already finished in {out}")
+        for rec in records:
+            flag = "done   " if rec.run_id in done else "pending"
+            print(f"{rec.run_id}  {flag}  {rec.text}")
+        print(f"{len(records)} run(s), {sum(r.run_id in done for r in records)} already finished in {out}")
         return 0
-    try:
-        summary = _execute(configs, args, out, n_jobs=args.jobs or 1, scheduler=args.scheduler,
-                           retry_failed=not args.skip_failed)
-    except ConnectionError as exc:
-        print(f"{PROG} sweep: error: {exc}", file=sys.stderr)
-        return 1
+    _check_out(out)
+    summary = _execute(records, args, out, n_jobs=args.jobs or 1, scheduler=args.scheduler,
+                       retry_failed=not args.skip_failed)
     _report(summary)
     return 1 if summary.n_failed else 0
 
@@ -376,17 +433,8 @@ def _cmd_bench(args):
     import importlib
     import contextlib
 
-    modname = {"orth": "adago_theory.app.bench.orth", "optim": "adago_theory.app.bench.optim"}[args.what]
-    fn_name = f"bench_{args.what}"
-    try:
-        mod = importlib.import_module(modname)
-    except ModuleNotFoundError as exc:
-        if exc.name == modname:
-            print(f"{PROG} bench: error: 'bench {args.what}' is not available in this installation "
-                  f"({modname} is missing)", file=sys.stderr)
-            return 1
-        raise
-    fn = getattr(mod, fn_name)
+    modname = f"adago_theory.app.bench.{args.what}"
+    fn = getattr(importlib.import_module(modname), f"bench_{args.what}")
     backend = args.backend or "numpy"
     from .bench.tools import require_backend
 
@@ -429,34 +477,7 @@ def _cmd_demo(args):
 def _cmd_verify(argv):
     from .sweep.registry import get_command
 
-    try:
-        fn = get_command("verify")
-        problem = "no 'verify' command is installed (entry point group adago_theory.commands)"
-    except ImportError as exc:  # registered, but its module is missing or broken
-        fn, problem = None, f"the 'verify' command cannot be loaded: {exc}"
-    if fn is None:
-        if any(a in ("-h", "--help") for a in argv):
-            print(VERIFY_HELP + f"\n(not available here: {problem})")
-            return 0
-        print(f"{PROG} verify: error: {problem}", file=sys.stderr)
-        return 1
-    import inspect
-
-    try:
-        takes_prog = "prog" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        takes_prog = False
-    return int((fn(list(argv), prog=f"{PROG} verify") if takes_prog else fn(list(argv))) or 0)
-
-
-VERIFY_HELP = f"""usage: {PROG} verify [CHECK ...] [options]
-
-Numerical checks of the convergence claims (provided by the 'verify' package through the
-entry point group adago_theory.commands; its own --help lists the checks and options).
-
-example:
-  {PROG} verify --quick
-"""
+    return int(get_command("verify")(list(argv), prog=f"{PROG} verify") or 0)
 
 
 # ---------------------------------------------------------------------------
@@ -528,11 +549,12 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--out", default=None, metavar="DIR", help="figure directory (default STORE/figures)")
     pl.set_defaults(func=_cmd_plot)
 
-    b = sub.add_parser("bench", help="benchmarks: orth (orthogonalizers), optim (optimizer steps)",
+    b = sub.add_parser("bench", help="benchmarks: orth (orthogonalizers), optim (optimizer steps), peers (JAX/optax, "
+                                     "PyTorch, NumPy side by side), grid (a hyperparameter grid as one batch)",
                        formatter_class=_FORMATTER, description="Timing benchmarks on one backend.",
                        epilog=f"examples:\n  {PROG} bench orth --quick\n  {PROG} bench optim --backend torch "
                               f"--out bench-optim.txt")
-    b.add_argument("what", choices=["orth", "optim"])
+    b.add_argument("what", choices=["orth", "optim", "peers", "grid"])
     b.add_argument("--quick", action="store_true", help="small shapes, few repeats")
     _common(b, out_default="stdout", dtype=False, seed=False)
     b.set_defaults(func=_cmd_bench)
@@ -600,6 +622,11 @@ def main(argv=None) -> int:
 
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except (RuntimeFailure, OSError) as exc:  # OSError: a disk that filled up or went read-only mid-run
+        msg = str(exc) if not isinstance(exc, OSError) or not exc.strerror else \
+            f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+        print(f"{PROG} {verb}: error: {msg}", file=sys.stderr)
         return 1
 
 

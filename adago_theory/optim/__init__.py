@@ -4,7 +4,8 @@ Every factory closes over its hyperparameters and returns an
 :class:`Optimizer`; ``state = opt.init(X)``; ``X_next, state = opt.step(X, G,
 state)``.  ``X`` is one matrix ``(m, n)`` or a batch ``(R, m, n)`` of
 independent runs.  See :mod:`adago_theory.optim.base` for the shared
-conventions (state fields, non-finite gradients, several matrices).
+conventions (state fields, hyperparameters as arrays, non-finite input, several matrices);
+:func:`skip_nonfinite` wraps any of them to skip the steps of runs whose gradient is not finite.
 """
 
 from .adago import AdaGOState, adago
@@ -23,6 +24,7 @@ from .baselines import AdaGradNormState, AdamWState, SGDState, adagrad_norm, ada
 from .muon import MuonState, muon
 from .namo import NAMODState, NAMOState, namo, namo_d
 from .polargrad import PolarGradState, polargrad
+from .skip import SkipNonFiniteState, skip_nonfinite
 
 #: Optimizer names of run configurations and the command line (``--optimizer NAME``) -> factory.
 OPTIMIZERS = {
@@ -43,6 +45,8 @@ __all__ = [
     "NonFiniteParameterError",
     "init_all",
     "step_all",
+    "skip_nonfinite",
+    "SkipNonFiniteState",
     "resolve_orth",
     "make_schedule",
     "shape_scale",

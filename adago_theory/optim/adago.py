@@ -9,17 +9,17 @@ from .base import (
     batch_zeros,
     check_beta,
     check_bool,
-    check_choice,
+    check_hyper,
     check_param,
-    check_real,
+    clip_max,
+    clip_min,
     descend,
     ema,
     ema_nesterov,
-    finish,
     make_schedule,
+    on_runs,
     prepare,
     resolve_orth,
-    skipped_zeros,
     sum_sq,
 )
 
@@ -40,18 +40,15 @@ class AdaGOState(NamedTuple):
     alpha : array, shape X.shape[:-2]
         :math:`\\alpha_t`, the step size of the last step
         (:math:`X_t = X_{t-1} - \\alpha_t O_t`).
-    skipped : int array, shape X.shape[:-2]
-        Steps skipped because the gradient was not finite.
     """
 
     count: int
     M: Any
     v_sq: Any
     alpha: Any
-    skipped: Any
 
 
-def adago(eta, *, gamma, eps, beta=0.95, v0=1e-6, nesterov=False, orth="svd", nonfinite="raise") -> Optimizer:
+def adago(eta, *, gamma, eps, beta=0.95, v0=1e-6, nesterov=False, orth="svd") -> Optimizer:
     r"""AdaGO: orthogonalized momentum with a clamped AdaGrad-Norm step size.
 
     .. math::
@@ -85,8 +82,10 @@ def adago(eta, *, gamma, eps, beta=0.95, v0=1e-6, nesterov=False, orth="svd", no
 
     Parameters
     ----------
-    eta : float or callable
-        :math:`\eta \ge 0`, or a schedule ``t -> eta_t`` (t = 1, 2, ...).
+    eta : float, array or callable
+        :math:`\eta \ge 0`, or a schedule ``t -> eta_t`` (t = 1, 2, ...).  Every
+        numeric hyperparameter may be an array of one value per run (broadcastable
+        to ``X.shape[:-2]``; :mod:`adago_theory.optim.base`).
     gamma : float
         The clamp :math:`\gamma > 0` (required: the sources disagree, 1.0 in the
         optax port, 10.0 in pytorch_optimizer).
@@ -113,8 +112,6 @@ def adago(eta, *, gamma, eps, beta=0.95, v0=1e-6, nesterov=False, orth="svd", no
     orth : str, tuple, dict or callable, default "svd"
         The orthogonalizer; the exact polar factor by default, as the theory
         assumes (the seed: "Newton–Schulz in practice").
-    nonfinite : {"raise", "skip"}, default "raise"
-        What a step does with a NaN/Inf gradient (see :mod:`adago_theory.optim.base`).
 
     Returns
     -------
@@ -130,35 +127,36 @@ def adago(eta, *, gamma, eps, beta=0.95, v0=1e-6, nesterov=False, orth="svd", no
     (1.0, 0.5)
     """
     eta_t = make_schedule("eta", eta)
-    gamma = check_real("gamma", gamma, lo=0.0, lo_open=True)
+    gamma = check_hyper("gamma", gamma, lo=0.0, lo_open=True)
     eps_t = make_schedule("eps", eps)
     beta = check_beta("beta", beta)
-    v0 = check_real("v0", v0, lo=0.0)
+    v0 = check_hyper("v0", v0, lo=0.0)
     nesterov = check_bool("nesterov", nesterov)
     orth_fn = resolve_orth(orth)
-    nonfinite = check_choice("nonfinite", nonfinite, ("raise", "skip"))
-    gamma2 = gamma * gamma
 
     def init(X):
         xp = check_param(X)
-        v_sq = batch_zeros(xp, X) + v0 * v0
-        return AdaGOState(0, xp.zeros_like(X), v_sq, batch_zeros(xp, X), skipped_zeros(xp, X))
+        on_runs("beta", beta, X), on_runs("gamma", gamma, X)            # shapes checked once, here
+        v = on_runs("v0", v0, X)
+        return AdaGOState(0, xp.zeros_like(X), batch_zeros(xp, X) + v * v, batch_zeros(xp, X))
 
     def step(X, G, state):
-        xp, G, ok = prepare(X, G, state, nonfinite)
+        xp = prepare(X, G, state)
         t = state.count + 1
+        b, g = on_runs("beta", beta, X), on_runs("gamma", gamma, X)
         if nesterov:
-            M, U = ema_nesterov(xp, state.M, G, beta)       # U = (1 - beta) G + beta M
+            M, U = ema_nesterov(xp, state.M, G, b)          # U = (1 - beta) G + beta M
         else:
-            M = U = ema(xp, state.M, G, beta)
-        c2 = xp.clip(sum_sq(xp, G), max=gamma2)            # min(||G||_F^2, gamma^2)
+            M = U = ema(xp, state.M, G, b)
+        c2 = clip_max(xp, sum_sq(xp, G), g * g)            # min(||G||_F^2, gamma^2)
         v_sq = state.v_sq + c2
         v = xp.sqrt(v_sq)
         pos = v > 0
         ratio = xp.where(pos, xp.sqrt(c2) / xp.where(pos, v, xp.ones_like(v)), xp.zeros_like(v))
-        alpha = xp.clip(eta_t(t) * ratio, min=eps_t(t))     # max(eps, eta * min(||G||, gamma) / v)
+        # max(eps, eta * min(||G||, gamma) / v)
+        alpha = clip_min(xp, on_runs("eta", eta_t(t), X) * ratio, on_runs("eps", eps_t(t), X))
         O = orth_fn(U)
         X_new = descend(xp, X, alpha, O)
-        return finish(xp, ok, X, X_new, state, AdaGOState(t, M, v_sq, alpha, state.skipped))
+        return X_new, AdaGOState(t, M, v_sq, alpha)
 
     return Optimizer(init, step)

@@ -10,27 +10,31 @@ the hyperparameters (the optax shape, ``style.md`` §1)::
 Leading axes of ``X`` are independent runs: every per-matrix scalar of the
 state (an accumulator, the step size) has shape ``X.shape[:-2]`` — ``(R,)``
 for a batch, ``()`` for one matrix — and lives on ``X``'s backend in ``X``'s
-dtype.  Hyperparameters are Python floats, so a float32 run stays float32
-(NEP 50).  Every state carries
+dtype.  Every state carries
 
 ``count``
     the number of steps taken (a Python ``int``; it is the clock ``t`` of the
     schedules and bias corrections, shared by the runs of a batch),
 ``alpha``
     the step size actually used at the last step, shape ``X.shape[:-2]``; each
-    factory says what it multiplies (zero before the first step and for a
-    skipped run),
-``skipped``
-    how many steps each run skipped because its gradient was not finite
-    (integer array, shape ``X.shape[:-2]``).
+    factory says what it multiplies (zero before the first step).
 
-Non-finite gradients.  With ``nonfinite="raise"`` (the default) a step whose
-``G`` holds NaN or Inf raises :class:`NonFiniteGradientError` (a
-:class:`ValueError`), naming the runs.  With ``nonfinite="skip"`` the runs
-whose gradient is not finite keep their ``X`` and state, get ``alpha = 0`` and
-``skipped += 1``; the other runs of the batch step normally.  Either way no
-NaN is ever written into the parameters.  ``"raise"`` costs one host
-synchronisation per step (a boolean); ``"skip"`` costs none.
+Hyperparameters.  Each scalar hyperparameter (a learning rate, a momentum, an
+epsilon, a weight decay, a clamp) is a Python float — so a float32 run stays
+float32 (NEP 50) — or an array of them broadcastable to the run axes
+``X.shape[:-2]``, one value per run: an :math:`\eta \times` seed grid is one
+batched run, ``eta = np.array([1e-3, 1e-2])[:, None]`` with ``X`` of shape
+``(2, S, m, n)``.  Schedules ``t -> value`` may return either.  Every entry is
+checked with the rule of the scalar (:mod:`adago_theory.checks`); arrays are
+moved to ``X``'s backend in ``X``'s dtype at the step.
+
+Non-finite input.  A step whose ``X`` or ``G`` holds NaN or Inf raises
+:class:`NonFiniteParameterError` resp. :class:`NonFiniteGradientError` (both
+:class:`ValueError`), naming the runs; no NaN is ever written into the
+parameters.  The check costs one host synchronisation per step (a boolean).
+To skip the steps of runs whose gradient is not finite instead, wrap the
+optimizer: :func:`~adago_theory.optim.skip_nonfinite` (optax's
+``apply_if_finite``).
 
 Multi-matrix problems (X and Y of a factorisation, W1 and W2 of a network) use
 one state per matrix through :func:`init_all` / :func:`step_all`.
@@ -50,7 +54,8 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from ..backend import Array, namespace, to_numpy
+from ..backend import Array, device_of, namespace, to_numpy
+from ..checks import check_beta, check_bool, check_choice, check_hyper, check_int, check_real, on_runs
 from ..orthogonalize import METHODS, orthogonalize
 
 __all__ = [
@@ -63,6 +68,13 @@ __all__ = [
     "make_schedule",
     "shape_scale",
     "SCALES",
+    "check_real",
+    "check_int",
+    "check_bool",
+    "check_choice",
+    "check_beta",
+    "check_hyper",
+    "on_runs",
 ]
 
 SCALES = ("none", "jordan", "rms")
@@ -85,7 +97,7 @@ class Optimizer(NamedTuple):
 
 
 class NonFiniteGradientError(ValueError):
-    """A gradient holding NaN or Inf was passed to ``step`` with ``nonfinite="raise"``."""
+    """A gradient holding NaN or Inf was passed to ``step`` (of an optimizer not wrapped in ``skip_nonfinite``)."""
 
 
 class NonFiniteParameterError(ValueError):
@@ -95,74 +107,29 @@ class NonFiniteParameterError(ValueError):
 # --------------------------------------------------------------------------- validation
 
 
-def check_real(name, value, *, lo=None, hi=None, lo_open=False, hi_open=False, allow_inf=False):
-    """Return ``value`` as a Python float after checking it lies in the stated interval.
-
-    Raises
-    ------
-    TypeError
-        ``value`` is not a real number (bools are rejected).
-    ValueError
-        ``value`` is NaN, infinite (unless ``allow_inf``) or outside the interval; the
-        message names the parameter and the interval.
-    """
-    lo_s = "-inf" if lo is None else repr(lo)
-    hi_s = "inf" if hi is None else repr(hi)
-    interval = f"{'(' if lo_open or lo is None else '['}{lo_s}, {hi_s}{')' if hi_open or hi is None else ']'}"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number in {interval}, got {value!r}")
-    v = float(value)
-    if math.isnan(v) or (math.isinf(v) and not allow_inf):
-        raise ValueError(f"{name} must be a finite real number in {interval}, got {value!r}")
-    bad = (
-        (lo is not None and (v < lo or (lo_open and v == lo)))
-        or (hi is not None and (v > hi or (hi_open and v == hi)))
-    )
-    if bad:
-        raise ValueError(f"{name} must be in {interval}, got {value!r}")
-    return v
-
-
-def check_bool(name, value):
-    """Return ``value`` after checking it is a bool (TypeError otherwise)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
-def check_choice(name, value, choices):
-    """Return ``value`` after checking it is one of ``choices`` (ValueError otherwise)."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
-    return value
-
-
-def check_beta(name, value):
-    r"""A momentum / EMA coefficient: a real number in :math:`[0, 1)`."""
-    return check_real(name, value, lo=0.0, hi=1.0, hi_open=True)
-
-
 def make_schedule(name, value, *, lo=0.0, lo_open=False):
-    r"""Normalise a hyperparameter that may follow a schedule into ``t -> float``.
+    r"""Normalise a hyperparameter that may follow a schedule into ``t -> value``.
 
     Parameters
     ----------
     name : str
         The parameter's name, used in error messages.
-    value : float or callable
-        A constant, or a schedule ``t -> float`` evaluated at the step number
-        :math:`t = 1, 2, \dots` (the step being taken, 1-based).
+    value : float, array or callable
+        A constant (a float, or an array of one value per run, see
+        :func:`~adago_theory.checks.check_hyper`), or a schedule ``t -> value``
+        evaluated at the step number :math:`t = 1, 2, \dots` (the step being
+        taken, 1-based) returning either.
     lo, lo_open : float, bool
         The allowed range is :math:`[lo, \infty)` (or :math:`(lo, \infty)`).
 
     Returns
     -------
     schedule : callable
-        ``schedule(t) -> float``.  A constant is validated now; a callable is
-        validated at every call (its value must be a finite real number in
-        range, else ``ValueError`` naming ``name`` and ``t``).
+        ``schedule(t) -> float or host array``.  A constant is validated now; a
+        callable is validated at every call (each value or entry must be a finite
+        real number in range, else ``ValueError`` naming ``name`` and ``t``).
     """
-    if callable(value) and not isinstance(value, numbers.Real):
+    if callable(value) and not isinstance(value, numbers.Real) and not hasattr(value, "shape"):
         fn = value
 
         def schedule(t):
@@ -170,11 +137,11 @@ def make_schedule(name, value, *, lo=0.0, lo_open=False):
                 v = fn(t)
             except Exception as exc:  # noqa: BLE001 - re-raised with the parameter's name
                 raise ValueError(f"the schedule {name}(t) failed at t={t}: {exc}") from exc
-            return check_real(f"{name}(t={t})", v, lo=lo, lo_open=lo_open)
+            return check_hyper(f"{name}(t={t})", v, lo=lo, lo_open=lo_open)
 
         schedule.is_constant = False
         return schedule
-    c = check_real(name, value, lo=lo, lo_open=lo_open)
+    c = check_hyper(name, value, lo=lo, lo_open=lo_open)
 
     def constant(t):
         return c
@@ -256,13 +223,6 @@ def shape_scale(scale, m, n):
 # --------------------------------------------------------------------------- step helpers
 
 
-def device_of(x):
-    """The device of an array (array-api-compat)."""
-    import array_api_compat
-
-    return array_api_compat.device(x)
-
-
 def check_param(X, name="X"):
     """Namespace of a parameter array after checking it is a real floating (.., m, n) array."""
     xp = namespace(X)
@@ -281,22 +241,46 @@ def batch_zeros(xp, X, shape=(), dtype=None):
 
 
 def expand(xp, a, ndim):
-    """Append singleton axes to ``a`` until it has ``ndim`` axes (per-run scalar -> broadcastable)."""
+    """Append singleton axes to ``a`` until it has ``ndim`` axes (per-run scalar -> broadcastable).
+
+    A float is returned as it is.
+    """
+    if isinstance(a, (float, int)):
+        return a
     return xp.reshape(a, tuple(a.shape) + (1,) * (ndim - a.ndim))
 
 
-def prepare(X, G, state, nonfinite):
-    r"""Validate ``(X, G)`` and screen ``G`` for non-finite entries.
+def is_zero(v):
+    """True for the float 0.0 (an array hyperparameter is never taken as a known zero)."""
+    return isinstance(v, float) and v == 0.0
 
-    Returns
-    -------
-    xp : namespace
-    G : array
-        ``G`` itself, or in skip mode ``G`` with the non-finite runs zeroed (so
-        that the arithmetic of the step stays finite; those runs are then reset by
-        :func:`finish`).
-    ok : array of bool or None
-        Per-run mask of finite gradients in skip mode; ``None`` in raise mode.
+
+def sqrt(xp, v):
+    r""":math:`\sqrt{v}` of a float (``math.sqrt``) or an array (``xp.sqrt``)."""
+    return math.sqrt(v) if isinstance(v, float) else xp.sqrt(v)
+
+
+def clip_max(xp, a, hi):
+    r""":math:`\min(a, hi)` entrywise, ``hi`` a float or an array broadcasting against ``a``."""
+    return xp.clip(a, max=hi) if isinstance(hi, float) else xp.minimum(a, hi)
+
+
+def clip_min(xp, a, lo):
+    r""":math:`\max(a, lo)` entrywise, ``lo`` a float or an array broadcasting against ``a``."""
+    return xp.clip(a, min=lo) if isinstance(lo, float) else xp.maximum(a, lo)
+
+
+def prepare(X, G, state):
+    r"""Validate ``(X, G, state)`` of a step and refuse non-finite entries; return ``xp``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Shapes, dtypes or a state that do not fit.
+    NonFiniteParameterError
+        ``X`` holds NaN or Inf (the runs are named).
+    NonFiniteGradientError
+        ``G`` holds NaN or Inf (the runs are named).
     """
     xp = namespace(X, G)
     ndim = getattr(X, "ndim", None)
@@ -312,7 +296,7 @@ def prepare(X, G, state, nonfinite):
         raise TypeError(f"state must be the state returned by init, got {type(state).__name__}")
     ok = xp.all(xp.isfinite(G), axis=(-2, -1))
     okX = xp.all(xp.isfinite(X), axis=(-2, -1))
-    if not bool(xp.all(okX & ok) if nonfinite == "raise" else xp.all(okX)):   # one host sync
+    if not bool(xp.all(okX & ok)):                      # one host synchronisation
         if not bool(xp.all(okX)):
             raise NonFiniteParameterError(
                 f"X contains NaN or Inf entries{_runs(okX)}; the step was not taken "
@@ -320,12 +304,9 @@ def prepare(X, G, state, nonfinite):
             )
         raise NonFiniteGradientError(
             f"G contains NaN or Inf entries{_runs(ok)}; the step was not taken. "
-            "Pass nonfinite='skip' to the optimizer factory to skip such steps instead"
+            "Wrap the optimizer in skip_nonfinite(...) to skip such steps instead"
         )
-    if nonfinite == "raise":
-        return xp, G, None
-    G = xp.where(expand(xp, ok, G.ndim), G, xp.zeros_like(G))
-    return xp, G, ok
+    return xp
 
 
 def _runs(ok):
@@ -334,41 +315,19 @@ def _runs(ok):
     return f" in run(s) {bad[:10]}{' ...' if len(bad) > 10 else ''}" if bad else ""
 
 
-def finish(xp, ok, X, X_new, old, new):
-    r"""Return ``(X_next, state_next)``; in skip mode, reset the runs whose gradient was not finite.
-
-    In skip mode every array field of the state whose leading axes are the batch
-    axes is taken from ``old`` for the skipped runs; ``alpha*`` fields become 0 there and
-    ``skipped`` is incremented.  ``count`` advances for every run (it is the
-    shared clock of schedules and bias corrections).
-    """
-    if ok is None:
-        return X_new, new
-    nb = X.ndim - 2
-    fields = {}
-    for name, v_new in zip(new._fields, new):
-        v_old = getattr(old, name)
-        if name in ("count", "skipped") or v_new is None or not hasattr(v_new, "shape"):
-            continue
-        if v_new.ndim >= nb and tuple(v_new.shape[:nb]) == tuple(X.shape[:-2]):
-            keep = xp.zeros_like(v_new) if name.startswith("alpha") else v_old
-            fields[name] = xp.where(expand(xp, ok, v_new.ndim), v_new, keep)
-    fields["skipped"] = old.skipped + xp.astype(~ok, old.skipped.dtype)
-    return xp.where(expand(xp, ok, X.ndim), X_new, X), new._replace(**fields)
-
-
 def ema(xp, M, G, beta):
     r"""A new array :math:`\beta M + (1-\beta) G`, computed as the lerp :math:`M + (1-\beta)(G - M)`.
 
     The lerp is what the reference codes evaluate (``buf.lerp_(g, 1 - beta)``); it needs one
     allocation (the result; the scaling and the sum run in place on it): on the CPU the
     element-wise work of a batched step is bound by memory traffic, and every temporary costs
-    a pass.  ``beta = 0`` gives an exact copy of ``G``.  The inputs are never written.
+    a pass.  ``beta = 0`` gives an exact copy of ``G``.  ``beta`` is a float or a per-run
+    array (shape broadcasting to ``M.shape[:-2]``).  The inputs are never written.
     """
-    if beta == 0.0:
+    if is_zero(beta):
         return xp.asarray(G, copy=True)
     T = G - M
-    T *= 1.0 - beta
+    T *= 1.0 - expand(xp, beta, M.ndim)
     T += M
     return T
 
@@ -378,14 +337,16 @@ def ema_nesterov(xp, M, G, beta):
 
     Both are new arrays, from :math:`D = G - M`: :math:`B = M + (1-\beta) D` and
     :math:`U = B + \beta(1-\beta) D` (since :math:`G - B = \beta D`), five passes and two
-    allocations instead of six and two.  The inputs are never written.
+    allocations instead of six and two.  ``beta`` as in :func:`ema`.  The inputs are never
+    written.
     """
-    if beta == 0.0:
+    if is_zero(beta):
         return xp.asarray(G, copy=True), xp.asarray(G, copy=True)
+    b = expand(xp, beta, M.ndim)
     D = G - M
-    B = D * (1.0 - beta)
+    B = D * (1.0 - b)
     B += M
-    D *= beta * (1.0 - beta)
+    D *= b * (1.0 - b)
     D += B
     return B, D
 
@@ -393,26 +354,17 @@ def ema_nesterov(xp, M, G, beta):
 def descend(xp, X, a, D, decay=1.0):
     r"""A new array :math:`\text{decay}\cdot X - a D`.
 
-    ``a`` is a float or a per-run array of shape ``X.shape[:-2]``; ``decay`` a float or an
-    array that broadcasts against ``X``.
-
+    ``a`` and ``decay`` are floats or per-run arrays (shapes broadcasting to ``X.shape[:-2]``).
     One allocation (plus one for ``decay * X`` when ``decay != 1``); the inputs are never written.
     """
-    if not isinstance(a, float):
-        a = expand(xp, a, X.ndim)
-    T = D * (-a)
-    T += X if (isinstance(decay, float) and decay == 1.0) else decay * X
+    T = D * (-expand(xp, a, X.ndim))
+    T += X if (isinstance(decay, float) and decay == 1.0) else expand(xp, decay, X.ndim) * X
     return T
 
 
 def sum_sq(xp, A):
     """Per-matrix sum of squares :math:`\\|A\\|_F^2` over the last two axes."""
     return xp.sum(A * A, axis=(-2, -1))
-
-
-def skipped_zeros(xp, X):
-    """The initial ``skipped`` counter: int32 zeros of shape ``X.shape[:-2]``."""
-    return batch_zeros(xp, X, dtype=xp.int32)
 
 
 # --------------------------------------------------------------------------- several matrices
@@ -461,8 +413,9 @@ def step_all(optimizer, Xs, Gs, states):
     r"""Step every matrix of a multi-matrix parameter with its own state.
 
     A run whose gradient is not finite in *any* of the matrices is treated as
-    non-finite in all of them: in skip mode none of its matrices moves (the step
-    of a run is skipped as a whole); in raise mode the error names the matrix.
+    non-finite in all of them: with :func:`~adago_theory.optim.skip_nonfinite`
+    none of its matrices moves (the step of a run is skipped as a whole);
+    otherwise the error names the matrix.
 
     Parameters
     ----------

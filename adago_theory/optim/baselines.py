@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from .base import (
     Optimizer,
     batch_zeros,
     check_beta,
     check_bool,
-    check_choice,
+    check_hyper,
     check_param,
-    check_real,
     expand,
-    finish,
     make_schedule,
+    on_runs,
     prepare,
-    skipped_zeros,
     sum_sq,
 )
 
@@ -25,40 +25,33 @@ __all__ = ["sgd", "adamw", "adagrad_norm", "SGDState", "AdamWState", "AdaGradNor
 
 class SGDState(NamedTuple):
     """State of :func:`sgd`: ``count``, the momentum buffer ``B`` (``None`` without
-    momentum), ``alpha`` (:math:`\\eta_t`), ``skipped``."""
+    momentum), ``alpha`` (:math:`\\eta_t`)."""
 
     count: int
     B: Any
     alpha: Any
-    skipped: Any
 
 
 class AdamWState(NamedTuple):
     """State of :func:`adamw`: ``count``, the moments ``m`` and ``v`` (shape of X),
-    ``alpha`` (:math:`\\eta_t`, the learning rate of the last step), ``skipped``."""
+    ``alpha`` (:math:`\\eta_t`, the learning rate of the last step)."""
 
     count: int
     m: Any
     v: Any
     alpha: Any
-    skipped: Any
 
 
 class AdaGradNormState(NamedTuple):
     """State of :func:`adagrad_norm`: ``count``, ``b_sq`` (:math:`b_t^2`, shape
-    ``X.shape[:-2]``), ``alpha`` (:math:`\\eta_t / b_t`), ``skipped``."""
+    ``X.shape[:-2]``), ``alpha`` (:math:`\\eta_t / b_t`)."""
 
     count: int
     b_sq: Any
     alpha: Any
-    skipped: Any
 
 
-def _nonfinite(nonfinite):
-    return check_choice("nonfinite", nonfinite, ("raise", "skip"))
-
-
-def sgd(eta, *, momentum=0.0, nesterov=False, nonfinite="raise") -> Optimizer:
+def sgd(eta, *, momentum=0.0, nesterov=False) -> Optimizer:
     r"""Gradient descent, with optional heavy-ball or Nesterov momentum (PyTorch's form).
 
     .. math::
@@ -74,13 +67,14 @@ def sgd(eta, *, momentum=0.0, nesterov=False, nonfinite="raise") -> Optimizer:
 
     Parameters
     ----------
-    eta : float or callable
-        :math:`\eta \ge 0` or a schedule ``t -> eta_t``.
+    eta : float, array or callable
+        :math:`\eta \ge 0` or a schedule ``t -> eta_t``.  Every numeric hyperparameter
+        may be an array of one value per run (broadcastable to ``X.shape[:-2]``;
+        :mod:`adago_theory.optim.base`).
     momentum : float, default 0.0
         :math:`\mu \in [0, 1)`.
     nesterov : bool, default False
         Needs ``momentum > 0`` (as in PyTorch).
-    nonfinite : {"raise", "skip"}
 
     Returns
     -------
@@ -90,30 +84,31 @@ def sgd(eta, *, momentum=0.0, nesterov=False, nonfinite="raise") -> Optimizer:
     eta_t = make_schedule("eta", eta)
     mu = check_beta("momentum", momentum)
     nesterov = check_bool("nesterov", nesterov)
-    if nesterov and mu == 0.0:
-        raise ValueError("nesterov=True needs momentum in (0, 1), got momentum=0.0")
-    nonfinite = _nonfinite(nonfinite)
+    if nesterov and np.any(np.asarray(mu) == 0.0):
+        raise ValueError("nesterov=True needs momentum in (0, 1) (every entry), got momentum=0.0")
+    heavy = bool(np.any(np.asarray(mu) > 0.0))
 
     def init(X):
         xp = check_param(X)
-        return SGDState(0, xp.zeros_like(X) if mu > 0 else None, batch_zeros(xp, X), skipped_zeros(xp, X))
+        on_runs("momentum", mu, X)                                       # shape checked once, here
+        return SGDState(0, xp.zeros_like(X) if heavy else None, batch_zeros(xp, X))
 
     def step(X, G, state):
-        xp, G, ok = prepare(X, G, state, nonfinite)
+        xp = prepare(X, G, state)
         t = state.count + 1
-        lr = eta_t(t)
+        lr = on_runs("eta", eta_t(t), X)
         B = None
         D = G
-        if mu > 0:
-            B = mu * state.B + G
-            D = G + mu * B if nesterov else B
-        alpha = xp.zeros_like(state.alpha) + lr
-        return finish(xp, ok, X, X - lr * D, state, SGDState(t, B, alpha, state.skipped))
+        if heavy:
+            m = expand(xp, on_runs("momentum", mu, X), X.ndim)
+            B = m * state.B + G
+            D = G + m * B if nesterov else B
+        return X - expand(xp, lr, X.ndim) * D, SGDState(t, B, batch_zeros(xp, X) + lr)
 
     return Optimizer(init, step)
 
 
-def adamw(eta, *, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01, nonfinite="raise") -> Optimizer:
+def adamw(eta, *, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01) -> Optimizer:
     r"""AdamW (Loshchilov & Hutter, 2019), as ``torch.optim.AdamW`` computes it.
 
     .. math::
@@ -137,7 +132,6 @@ def adamw(eta, *, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01, nonfinite
         :math:`\epsilon > 0`.
     weight_decay : float, default 0.01
         :math:`\lambda \ge 0` (PyTorch's default).
-    nonfinite : {"raise", "skip"}
 
     Returns
     -------
@@ -147,30 +141,32 @@ def adamw(eta, *, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01, nonfinite
     eta_t = make_schedule("eta", eta)
     beta1 = check_beta("beta1", beta1)
     beta2 = check_beta("beta2", beta2)
-    eps = check_real("eps", eps, lo=0.0, lo_open=True)
-    wd = check_real("weight_decay", weight_decay, lo=0.0)
-    nonfinite = _nonfinite(nonfinite)
+    eps = check_hyper("eps", eps, lo=0.0, lo_open=True)
+    wd = check_hyper("weight_decay", weight_decay, lo=0.0)
+    names = (("beta1", beta1), ("beta2", beta2), ("eps", eps), ("weight_decay", wd))
 
     def init(X):
         xp = check_param(X)
-        return AdamWState(0, xp.zeros_like(X), xp.zeros_like(X), batch_zeros(xp, X), skipped_zeros(xp, X))
+        [on_runs(n, v, X) for n, v in names]                             # shapes checked once, here
+        return AdamWState(0, xp.zeros_like(X), xp.zeros_like(X), batch_zeros(xp, X))
 
     def step(X, G, state):
-        xp, G, ok = prepare(X, G, state, nonfinite)
+        xp = prepare(X, G, state)
         t = state.count + 1
-        lr = eta_t(t)
-        m = beta1 * state.m + (1.0 - beta1) * G
-        v = beta2 * state.v + (1.0 - beta2) * (G * G)
-        bc1 = 1.0 - beta1**t
-        bc2_sqrt = (1.0 - beta2**t) ** 0.5
-        X_new = (1.0 - lr * wd) * X - (lr / bc1) * (m / (xp.sqrt(v) / bc2_sqrt + eps))
-        alpha = xp.zeros_like(state.alpha) + lr
-        return finish(xp, ok, X, X_new, state, AdamWState(t, m, v, alpha, state.skipped))
+        lr = on_runs("eta", eta_t(t), X)
+        b1, b2, e, lam = (expand(xp, on_runs(n, v, X), X.ndim) for n, v in names)
+        m = b1 * state.m + (1.0 - b1) * G
+        v = b2 * state.v + (1.0 - b2) * (G * G)
+        bc1 = 1.0 - b1**t
+        bc2_sqrt = (1.0 - b2**t) ** 0.5
+        lx = expand(xp, lr, X.ndim)
+        X_new = (1.0 - lx * lam) * X - (lx / bc1) * (m / (xp.sqrt(v) / bc2_sqrt + e))
+        return X_new, AdamWState(t, m, v, batch_zeros(xp, X) + lr)
 
     return Optimizer(init, step)
 
 
-def adagrad_norm(eta, *, b0, nonfinite="raise") -> Optimizer:
+def adagrad_norm(eta, *, b0) -> Optimizer:
     r"""AdaGrad-Norm (Ward, Wu & Bottou, 2019): one AdaGrad step size per matrix.
 
     .. math::
@@ -189,7 +185,6 @@ def adagrad_norm(eta, *, b0, nonfinite="raise") -> Optimizer:
         :math:`\eta \ge 0` or a schedule.
     b0 : float
         :math:`b_0 > 0` (required; the paper assumes :math:`b_0 > 0`).
-    nonfinite : {"raise", "skip"}
 
     Returns
     -------
@@ -197,19 +192,19 @@ def adagrad_norm(eta, *, b0, nonfinite="raise") -> Optimizer:
         ``state.alpha`` is :math:`\eta_t / b_t`.
     """
     eta_t = make_schedule("eta", eta)
-    b0 = check_real("b0", b0, lo=0.0, lo_open=True)
-    nonfinite = _nonfinite(nonfinite)
+    b0 = check_hyper("b0", b0, lo=0.0, lo_open=True)
 
     def init(X):
         xp = check_param(X)
-        return AdaGradNormState(0, batch_zeros(xp, X) + b0 * b0, batch_zeros(xp, X), skipped_zeros(xp, X))
+        b = on_runs("b0", b0, X)
+        return AdaGradNormState(0, batch_zeros(xp, X) + b * b, batch_zeros(xp, X))
 
     def step(X, G, state):
-        xp, G, ok = prepare(X, G, state, nonfinite)
+        xp = prepare(X, G, state)
         t = state.count + 1
         b_sq = state.b_sq + sum_sq(xp, G)
-        alpha = eta_t(t) / xp.sqrt(b_sq)
+        alpha = on_runs("eta", eta_t(t), X) / xp.sqrt(b_sq)
         X_new = X - expand(xp, alpha, X.ndim) * G
-        return finish(xp, ok, X, X_new, state, AdaGradNormState(t, b_sq, alpha, state.skipped))
+        return X_new, AdaGradNormState(t, b_sq, alpha)
 
     return Optimizer(init, step)

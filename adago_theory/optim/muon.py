@@ -9,20 +9,18 @@ from .base import (
     Optimizer,
     batch_zeros,
     check_beta,
-    check_param,
-    device_of,
     check_bool,
     check_choice,
-    check_real,
+    check_hyper,
+    check_param,
     descend,
     ema,
     ema_nesterov,
-    finish,
     make_schedule,
+    on_runs,
     prepare,
     resolve_orth,
     shape_scale,
-    skipped_zeros,
 )
 
 __all__ = ["muon", "MuonState"]
@@ -40,18 +38,14 @@ class MuonState(NamedTuple):
     alpha : array, shape X.shape[:-2]
         :math:`\\eta_t s(m, n)`, the factor that multiplied :math:`\\mathrm{Orth}(U_t)`
         at the last step.
-    skipped : int array, shape X.shape[:-2]
-        Steps skipped because the gradient was not finite.
     """
 
     count: int
     M: Any
     alpha: Any
-    skipped: Any
 
 
-def muon(eta, *, beta=0.95, nesterov=True, orth="newton-schulz", scale="none", weight_decay=0.0,
-         nonfinite="raise") -> Optimizer:
+def muon(eta, *, beta=0.95, nesterov=True, orth="newton-schulz", scale="none", weight_decay=0.0) -> Optimizer:
     r"""Muon (Jordan et al., 2024): a step along the orthogonalized momentum.
 
     .. math::
@@ -69,9 +63,11 @@ def muon(eta, *, beta=0.95, nesterov=True, orth="newton-schulz", scale="none", w
 
     Parameters
     ----------
-    eta : float or callable
+    eta : float, array or callable
         Learning rate :math:`\eta \ge 0`, or a schedule ``t -> eta_t`` (t = 1, 2, ...).
-    beta : float, default 0.95
+        Every numeric hyperparameter may be an array of one value per run
+        (broadcastable to ``X.shape[:-2]``; :mod:`adago_theory.optim.base`).
+    beta : float or array, default 0.95
         Momentum :math:`\beta \in [0, 1)`.
     nesterov : bool, default True
         Use the Nesterov mix :math:`U_t = (1-\beta)G_t + \beta B_t`.
@@ -83,11 +79,9 @@ def muon(eta, *, beta=0.95, nesterov=True, orth="newton-schulz", scale="none", w
         The shape factor :math:`s(m, n)`: 1, :math:`\sqrt{\max(1, m/n)}` (Jordan's
         code) or :math:`0.2\sqrt{\max(m, n)}` (Moonlight / torch
         ``match_rms_adamw``).  ``m, n = X.shape[-2:]`` (rows, columns).
-    weight_decay : float, default 0.0
+    weight_decay : float or array, default 0.0
         Decoupled weight decay :math:`\lambda \ge 0`, applied as
         :math:`(1-\eta_t\lambda)X` (Jordan's code).
-    nonfinite : {"raise", "skip"}, default "raise"
-        What a step does with a NaN/Inf gradient (see :mod:`adago_theory.optim.base`).
 
     Returns
     -------
@@ -120,26 +114,24 @@ def muon(eta, *, beta=0.95, nesterov=True, orth="newton-schulz", scale="none", w
     nesterov = check_bool("nesterov", nesterov)
     orth_fn = resolve_orth(orth)
     scale = check_choice("scale", scale, SCALES)
-    wd = check_real("weight_decay", weight_decay, lo=0.0)
-    nonfinite = check_choice("nonfinite", nonfinite, ("raise", "skip"))
+    wd = check_hyper("weight_decay", weight_decay, lo=0.0)
 
     def init(X):
         xp = check_param(X)
-        return MuonState(0, xp.zeros_like(X), batch_zeros(xp, X), skipped_zeros(xp, X))
+        on_runs("beta", beta, X), on_runs("weight_decay", wd, X)        # shapes checked once, here
+        return MuonState(0, xp.zeros_like(X), batch_zeros(xp, X))
 
     def step(X, G, state):
-        xp, G, ok = prepare(X, G, state, nonfinite)
+        xp = prepare(X, G, state)
         t = state.count + 1
-        lr = eta_t(t)
+        lr, b, lam = on_runs("eta", eta_t(t), X), on_runs("beta", beta, X), on_runs("weight_decay", wd, X)
         if nesterov:
-            B, U = ema_nesterov(xp, state.M, G, beta)       # U = (1 - beta) G + beta B
+            B, U = ema_nesterov(xp, state.M, G, b)          # U = (1 - beta) G + beta B
         else:
-            B = U = ema(xp, state.M, G, beta)
+            B = U = ema(xp, state.M, G, b)
         O = orth_fn(U)
         a = lr * shape_scale(scale, X.shape[-2], X.shape[-1])
-        X_new = descend(xp, X, a, O, 1.0 - lr * wd)
-        alpha = xp.full(tuple(X.shape[:-2]), a, dtype=X.dtype, device=device_of(X))
-        return finish(xp, ok, X, X_new, state, MuonState(t, B, alpha, state.skipped))
+        X_new = descend(xp, X, a, O, 1.0 - lr * lam)
+        return X_new, MuonState(t, B, batch_zeros(xp, X) + a)
 
     return Optimizer(init, step)
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+from ..norms import frobenius_norm
 from .base import (
     SCALES,
     Optimizer,
@@ -12,18 +13,21 @@ from .base import (
     check_beta,
     check_bool,
     check_choice,
+    check_hyper,
     check_param,
-    check_real,
+    clip_max,
+    clip_min,
     descend,
     ema,
     ema_nesterov,
     expand,
-    finish,
+    is_zero,
     make_schedule,
+    on_runs,
     prepare,
     resolve_orth,
     shape_scale,
-    skipped_zeros,
+    sqrt,
     sum_sq,
 )
 
@@ -46,14 +50,12 @@ class NAMOState(NamedTuple):
         :math:`v_t`, the EMA of :math:`\\|G_t\\|_F^2` (the code's ``v_squared``).
     alpha : array, shape X.shape[:-2]
         :math:`s_t`, the factor that multiplied :math:`\\mathrm{Orth}(U_t)` at the last step.
-    skipped : int array, shape X.shape[:-2]
     """
 
     count: int
     M: Any
     v_sq: Any
     alpha: Any
-    skipped: Any
 
 
 class NAMODState(NamedTuple):
@@ -71,7 +73,6 @@ class NAMODState(NamedTuple):
     alpha_cols : array, shape X.shape[:-2] + (n,)
         :math:`u_{t,j}`, the factor that multiplied column :math:`j` of
         :math:`\\mathrm{Orth}(U_t)` at the last step.
-    skipped : int array, shape X.shape[:-2]
     """
 
     count: int
@@ -79,22 +80,31 @@ class NAMODState(NamedTuple):
     V: Any
     alpha: Any
     alpha_cols: Any
-    skipped: Any
 
 
-def _common(eta, beta, beta2, eps, nesterov, orth, scale, clamp, weight_decay, nonfinite):
+def _common(eta, beta, beta2, eps, nesterov, orth, scale, clamp, weight_decay):
     return (
         make_schedule("eta", eta),
         check_beta("beta", beta),
         check_beta("beta2", beta2),
-        check_real("eps", eps, lo=0.0),
+        check_hyper("eps", eps, lo=0.0),
         check_bool("nesterov", nesterov),
         resolve_orth(orth),
         check_choice("scale", scale, SCALES),
         check_bool("clamp", clamp),
-        check_real("weight_decay", weight_decay, lo=0.0),
-        check_choice("nonfinite", nonfinite, ("raise", "skip")),
+        check_hyper("weight_decay", weight_decay, lo=0.0),
     )
+
+
+def _hypers(xp, X, t, eta_t, beta, beta2, eps, wd):
+    r"""The hyperparameters on ``X``'s runs, and the bias-corrected base step
+    :math:`b_t = \eta_t\sqrt{1-\beta_2^t}/(1-\beta^t+10^{-12})`.  ``t = None``: check shapes only."""
+    b, b2, e, lam = (on_runs(n, v, X) for n, v in (("beta", beta), ("beta2", beta2), ("eps", eps),
+                                                   ("weight_decay", wd)))
+    if t is None:
+        return None
+    base = on_runs("eta", eta_t(t), X) * sqrt(xp, 1.0 - b2**t) / (1.0 - b**t + _BC_TINY)
+    return b, b2, e, lam, base
 
 
 def _safe_div(xp, num, den):
@@ -104,7 +114,7 @@ def _safe_div(xp, num, den):
 
 
 def namo(eta, *, beta=0.95, beta2=0.99, eps=1e-8, nesterov=True, orth="newton-schulz", scale="rms",
-         clamp=True, weight_decay=0.0, nonfinite="raise") -> Optimizer:
+         clamp=True, weight_decay=0.0) -> Optimizer:
     r"""NAMO: orthogonalized momentum with one Adam-like adaptive step size per matrix.
 
     .. math::
@@ -131,8 +141,10 @@ def namo(eta, *, beta=0.95, beta2=0.99, eps=1e-8, nesterov=True, orth="newton-sc
 
     Parameters
     ----------
-    eta : float or callable
-        :math:`\eta \ge 0` or a schedule (official default 1e-2).
+    eta : float, array or callable
+        :math:`\eta \ge 0` or a schedule (official default 1e-2).  Every numeric
+        hyperparameter may be an array of one value per run (broadcastable to
+        ``X.shape[:-2]``; :mod:`adago_theory.optim.base`).
     beta, beta2 : float, default 0.95, 0.99
         :math:`\beta` (momentum) and :math:`\beta_2` (EMA of the squared norm),
         both in :math:`[0, 1)` (official defaults).
@@ -153,47 +165,47 @@ def namo(eta, *, beta=0.95, beta2=0.99, eps=1e-8, nesterov=True, orth="newton-sc
     weight_decay : float, default 0.0
         :math:`\lambda \ge 0`.  The official default is 0.1; 0 here so that the
         optimizer solves the given problem unless asked otherwise.
-    nonfinite : {"raise", "skip"}
 
     Returns
     -------
     Optimizer
         ``state.alpha`` is :math:`s_t`.
     """
-    (eta_t, beta, beta2, eps, nesterov, orth_fn, scale, clamp, wd, nonfinite) = _common(
-        eta, beta, beta2, eps, nesterov, orth, scale, clamp, weight_decay, nonfinite)
+    (eta_t, beta, beta2, eps, nesterov, orth_fn, scale, clamp, wd) = _common(
+        eta, beta, beta2, eps, nesterov, orth, scale, clamp, weight_decay)
 
     def init(X):
         xp = check_param(X)
+        _hypers(xp, X, None, eta_t, beta, beta2, eps, wd)                       # shapes checked once, here
         z = batch_zeros(xp, X)
-        return NAMOState(0, xp.zeros_like(X), z, z, skipped_zeros(xp, X))
+        return NAMOState(0, xp.zeros_like(X), z, z)
 
     def step(X, G, state):
-        xp, G, ok = prepare(X, G, state, nonfinite)
+        xp = prepare(X, G, state)
         t = state.count + 1
+        b, b2, e, lam, base = _hypers(xp, X, t, eta_t, beta, beta2, eps, wd)
         if nesterov:
-            B, U = ema_nesterov(xp, state.M, G, beta)       # U = (1 - beta) G + beta B
+            B, U = ema_nesterov(xp, state.M, G, b)          # U = (1 - beta) G + beta B
         else:
-            B = U = ema(xp, state.M, G, beta)
-        v_sq = beta2 * state.v_sq + (1.0 - beta2) * sum_sq(xp, G)
+            B = U = ema(xp, state.M, G, b)
+        v_sq = b2 * state.v_sq + (1.0 - b2) * sum_sq(xp, G)
         O = orth_fn(U)
-        base = eta_t(t) * math.sqrt(1.0 - beta2**t) / (1.0 - beta**t + _BC_TINY)
-        a = base * _safe_div(xp, xp.sqrt(sum_sq(xp, U)), xp.sqrt(v_sq) + eps)
+        a = base * _safe_div(xp, frobenius_norm(U), xp.sqrt(v_sq) + e)   # ||U||_F scale-safe
         s = a * shape_scale(scale, X.shape[-2], X.shape[-1])
         if clamp:
             s = xp.clip(s, max=1.0)
-        if wd == 0.0:
+        if is_zero(lam):
             X_new = descend(xp, X, s, O)
         else:
             a_wd = xp.clip(a, max=1.0) if clamp else a
-            X_new = descend(xp, X, s, O, expand(xp, 1.0 - wd * a_wd, X.ndim))
-        return finish(xp, ok, X, X_new, state, NAMOState(t, B, v_sq, s, state.skipped))
+            X_new = descend(xp, X, s, O, 1.0 - lam * a_wd)
+        return X_new, NAMOState(t, B, v_sq, s)
 
     return Optimizer(init, step)
 
 
 def namo_d(eta, *, c=0.75, beta=0.95, beta2=0.99, eps=1e-8, nesterov=True, orth="newton-schulz",
-           scale="rms", clamp=True, weight_decay=0.0, nonfinite="raise") -> Optimizer:
+           scale="rms", clamp=True, weight_decay=0.0) -> Optimizer:
     r"""NAMO-D: orthogonalized momentum right-multiplied by a clamped diagonal of column step sizes.
 
     For :math:`X \in \mathbb{R}^{m\times n}` and columns :math:`j = 1..n` (the
@@ -229,7 +241,7 @@ def namo_d(eta, *, c=0.75, beta=0.95, beta2=0.99, eps=1e-8, nesterov=True, orth=
         adaptivity), :math:`c = 1` gives every column the mean.  The class default
         is 0.75; the official Hydra config uses 0.01 and the sweeps
         {0.12, 0.40, 0.75, 0.90} (``theory.md`` §2.3).
-    beta, beta2, eps, nesterov, orth, scale, clamp, weight_decay, nonfinite
+    beta, beta2, eps, nesterov, orth, scale, clamp, weight_decay
         As in :func:`namo`.  ``clamp=False`` removes the two :math:`\min(\cdot, 1)`
         clamps (not the :math:`\max(0, \cdot)` on the decay, nor the clamp by
         :math:`c`).
@@ -239,43 +251,72 @@ def namo_d(eta, *, c=0.75, beta=0.95, beta2=0.99, eps=1e-8, nesterov=True, orth=
     Optimizer
         ``state.alpha_cols`` holds :math:`u_j`; ``state.alpha`` their mean.
     """
-    (eta_t, beta, beta2, eps, nesterov, orth_fn, scale, clamp, wd, nonfinite) = _common(
-        eta, beta, beta2, eps, nesterov, orth, scale, clamp, weight_decay, nonfinite)
-    c = check_real("c", c, lo=0.0, hi=1.0)
+    (eta_t, beta, beta2, eps, nesterov, orth_fn, scale, clamp, wd) = _common(
+        eta, beta, beta2, eps, nesterov, orth, scale, clamp, weight_decay)
+    c = check_hyper("c", c, lo=0.0, hi=1.0)
 
     def init(X):
         xp = check_param(X)
-        return NAMODState(0, xp.zeros_like(X), batch_zeros(xp, X, (X.shape[-1],)), batch_zeros(xp, X),
-                          batch_zeros(xp, X, (X.shape[-1],)), skipped_zeros(xp, X))
+        _hypers(xp, X, None, eta_t, beta, beta2, eps, wd), on_runs("c", c, X)  # shapes checked once, here
+        n = X.shape[-1]
+        return NAMODState(0, xp.zeros_like(X), batch_zeros(xp, X, (n,)), batch_zeros(xp, X),
+                          batch_zeros(xp, X, (n,)))
 
     def step(X, G, state):
-        xp, G, ok = prepare(X, G, state, nonfinite)
+        xp = prepare(X, G, state)
         t = state.count + 1
-        V = beta2 * state.V + (1.0 - beta2) * xp.sum(G * G, axis=-2)
+        b, b2, e, lam, base = _hypers(xp, X, t, eta_t, beta, beta2, eps, wd)
+        b2 = expand(xp, b2, X.ndim - 1)                     # per run, against (..., n)
+        V = b2 * state.V + (1.0 - b2) * xp.sum(G * G, axis=-2)
         if nesterov:
-            B, U = ema_nesterov(xp, state.M, G, beta)       # U = (1 - beta) G + beta B
+            B, U = ema_nesterov(xp, state.M, G, b)          # U = (1 - beta) G + beta B
         else:
-            B = U = ema(xp, state.M, G, beta)
+            B = U = ema(xp, state.M, G, b)
         O = orth_fn(U)
-        base = eta_t(t) * math.sqrt(1.0 - beta2**t) / (1.0 - beta**t + _BC_TINY)
-        d = _safe_div(xp, xp.sqrt(xp.sum(U * U, axis=-2)), xp.sqrt(V) + eps)
-        if 0.0 < c <= 1.0:
-            dbar = xp.mean(d, axis=-1, keepdims=True)
-            valid = xp.isfinite(dbar) & (dbar > 0)
-            lo = xp.where(valid, c * dbar, xp.zeros_like(dbar))
-            hi = xp.where(valid, dbar / c, xp.full_like(dbar, math.inf))
-            d = xp.minimum(xp.maximum(d, lo), hi)
+        base = expand(xp, base, X.ndim - 1)
+        d = _safe_div(xp, _col_norms(xp, U), xp.sqrt(V) + expand(xp, e, X.ndim - 1))
+        cc = on_runs("c", c, X)
+        if isinstance(cc, float):
+            if 0.0 < cc <= 1.0:
+                d = _clamp_to_mean(xp, d, cc, None)
+        else:
+            cc = expand(xp, cc, X.ndim - 1)
+            d = _clamp_to_mean(xp, d, xp.where(cc > 0, cc, xp.ones_like(cc)), cc > 0)
         u = d * (base * shape_scale(scale, X.shape[-2], X.shape[-1]))
         if clamp:
             u = xp.clip(u, max=1.0)
-        X_new = X - O * u[..., None, :]
-        if wd != 0.0:
+        if is_zero(lam):
+            X_new = X - O * u[..., None, :]
+        else:
             a_wd = d * base
             if clamp:
                 a_wd = xp.clip(a_wd, max=1.0)
-            decay = xp.clip(1.0 - wd * a_wd, min=0.0)
+            decay = xp.clip(1.0 - expand(xp, lam, X.ndim - 1) * a_wd, min=0.0)
             X_new = X * decay[..., None, :] - O * u[..., None, :]
-        new = NAMODState(t, B, V, xp.mean(u, axis=-1), u, state.skipped)
-        return finish(xp, ok, X, X_new, state, new)
+        return X_new, NAMODState(t, B, V, xp.mean(u, axis=-1), u)
 
     return Optimizer(init, step)
+
+
+def _col_norms(xp, U):
+    """Column norms :math:`\\|U[:, j]\\|_2`, scale-safely (one power-of-two scale per matrix)."""
+    from ..norms import pow2_scale
+
+    k = pow2_scale(xp, U)
+    W = U * k
+    return xp.sqrt(xp.sum(W * W, axis=-2)) / k[..., 0]
+
+
+def _clamp_to_mean(xp, d, c, active):
+    r"""Clip each :math:`d_j` to :math:`[c\bar d, \bar d / c]` where :math:`\bar d` is finite and positive.
+
+    ``c`` is a float in :math:`(0, 1]` or an array (..., 1) of them; ``active`` None (all runs)
+    or a per-run boolean array (..., 1): the runs with :math:`c = 0` are left alone.
+    """
+    dbar = xp.mean(d, axis=-1, keepdims=True)
+    valid = xp.isfinite(dbar) & (dbar > 0)
+    if active is not None:
+        valid = valid & active
+    lo = xp.where(valid, c * dbar, xp.zeros_like(dbar))
+    hi = xp.where(valid, dbar / c, xp.full_like(dbar, math.inf))
+    return xp.minimum(xp.maximum(d, lo), hi)

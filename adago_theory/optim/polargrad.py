@@ -9,16 +9,14 @@ from .base import (
     batch_zeros,
     check_beta,
     check_bool,
-    check_choice,
+    check_hyper,
     check_param,
-    check_real,
     descend,
     ema,
-    finish,
     make_schedule,
+    on_runs,
     prepare,
     resolve_orth,
-    skipped_zeros,
 )
 
 __all__ = ["polargrad", "PolarGradState"]
@@ -36,17 +34,14 @@ class PolarGradState(NamedTuple):
     alpha : array, shape X.shape[:-2]
         :math:`\\eta_t\\,\\nu_t`, the factor that multiplied the direction at the
         last step (:math:`\\nu_t` the nuclear-norm estimate).
-    skipped : int array, shape X.shape[:-2]
     """
 
     count: int
     M: Any
     alpha: Any
-    skipped: Any
 
 
-def polargrad(eta, *, beta=0.0, polar_first=False, weight_decay=0.0, orth="polar",
-              nonfinite="raise") -> Optimizer:
+def polargrad(eta, *, beta=0.0, polar_first=False, weight_decay=0.0, orth="polar") -> Optimizer:
     r"""PolarGrad / PolarSGD and their momentum variants (PolarGradM).
 
     Momentum first (``polar_first=False``, the default):
@@ -80,8 +75,10 @@ def polargrad(eta, *, beta=0.0, polar_first=False, weight_decay=0.0, orth="polar
 
     Parameters
     ----------
-    eta : float or callable
-        :math:`\eta \ge 0` (the code's ``lr``) or a schedule.
+    eta : float, array or callable
+        :math:`\eta \ge 0` (the code's ``lr``) or a schedule.  Every numeric
+        hyperparameter may be an array of one value per run (broadcastable to
+        ``X.shape[:-2]``; :mod:`adago_theory.optim.base`).
     beta : float, default 0.0
         Momentum :math:`\beta \in [0, 1)`; 0 is PolarGrad/PolarSGD (the
         experiments' setting; the class default is 0.95).
@@ -93,7 +90,6 @@ def polargrad(eta, *, beta=0.0, polar_first=False, weight_decay=0.0, orth="polar
         The exact polar factor (LAPACK SVD on the CPU, QDWH to convergence on a
         GPU).  The official default is QDWH stopped after ``inner_steps=2``
         iterations, an approximation; pass another method to study that.
-    nonfinite : {"raise", "skip"}
 
     Returns
     -------
@@ -103,29 +99,29 @@ def polargrad(eta, *, beta=0.0, polar_first=False, weight_decay=0.0, orth="polar
     eta_t = make_schedule("eta", eta)
     beta = check_beta("beta", beta)
     polar_first = check_bool("polar_first", polar_first)
-    wd = check_real("weight_decay", weight_decay, lo=0.0)
+    wd = check_hyper("weight_decay", weight_decay, lo=0.0)
     orth_fn = resolve_orth(orth)
-    nonfinite = check_choice("nonfinite", nonfinite, ("raise", "skip"))
 
     def init(X):
         xp = check_param(X)
-        return PolarGradState(0, xp.zeros_like(X), batch_zeros(xp, X), skipped_zeros(xp, X))
+        on_runs("beta", beta, X), on_runs("weight_decay", wd, X)        # shapes checked once, here
+        return PolarGradState(0, xp.zeros_like(X), batch_zeros(xp, X))
 
     def step(X, G, state):
-        xp, G, ok = prepare(X, G, state, nonfinite)
+        xp = prepare(X, G, state)
         t = state.count + 1
-        lr = eta_t(t)
+        lr, b, lam = on_runs("eta", eta_t(t), X), on_runs("beta", beta, X), on_runs("weight_decay", wd, X)
         if polar_first:
             U = orth_fn(G)
             nu = xp.sum(G * U, axis=(-2, -1))
-            M = ema(xp, state.M, U, beta)
+            M = ema(xp, state.M, U, b)
             D = M
         else:
-            M = ema(xp, state.M, G, beta)
+            M = ema(xp, state.M, G, b)
             D = orth_fn(M)
             nu = xp.sum(M * D, axis=(-2, -1))
         alpha = lr * nu
-        X_new = descend(xp, X, alpha, D, 1.0 - lr * wd)
-        return finish(xp, ok, X, X_new, state, PolarGradState(t, M, alpha, state.skipped))
+        X_new = descend(xp, X, alpha, D, 1.0 - lr * lam)
+        return X_new, PolarGradState(t, M, alpha)
 
     return Optimizer(init, step)

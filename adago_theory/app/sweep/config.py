@@ -37,6 +37,7 @@ horizons.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -57,6 +58,12 @@ __all__ = [
     "parse_value",
     "parse_assignment",
     "parse_scaling_rule",
+    "check_rule_text",
+    "check_orth",
+    "ORTH_KEYS",
+    "RULE_SYNTAX",
+    "RunRecord",
+    "make_record",
     "expand_grid",
     "load_grid_file",
     "GRID_KEYS",
@@ -100,8 +107,8 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 # ---------------------------------------------------------------------------
 
 
-def _plain(value, where):
-    """Normalize a parameter value to plain JSON types (int, float, bool, str, None, lists)."""
+def _plain(value, where, *, nested=False):
+    """Normalize a parameter value to plain JSON types (int, float, bool, str, None, lists, one level of tables)."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, numbers.Integral):
@@ -112,12 +119,21 @@ def _plain(value, where):
             raise ConfigError(f"{where} must be a finite number, got {value!r}")
         return 0.0 if v == 0.0 else v  # -0.0 and 0.0 are one configuration
     if hasattr(value, "item") and getattr(value, "shape", None) == ():
-        return _plain(value.item(), where)
+        return _plain(value.item(), where, nested=nested)
     if isinstance(value, (list, tuple)):
-        return [_plain(v, where) for v in value]
+        return [_plain(v, where, nested=nested) for v in value]
+    if isinstance(value, Mapping) and not nested:
+        return {_key(k, where): _plain(v, f"{where}.{k}", nested=True) for k, v in sorted(value.items())}
     raise ConfigError(
-        f"{where} must be a number, bool, string, None or a list of those, got {type(value).__name__}"
+        f"{where} must be a number, bool, string, None, a list of those"
+        f"{'' if nested else ' or a table of those'}, got {type(value).__name__}"
     )
+
+
+def _key(k, where):
+    if not isinstance(k, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k):
+        raise ConfigError(f"{where}: {k!r} is not a valid parameter name")
+    return k
 
 
 def _hash_form(value):
@@ -159,6 +175,8 @@ def parse_value(text: str):
 def parse_assignment(text: str, *, option: str = "-O") -> tuple[str, list]:
     """Parse ``key=v1,v2,...`` (a command-line grid entry) into ``(key, [values])``.
 
+    ``key`` may be dotted, ``orth.method``: an entry of the table ``orth``.
+
     Raises
     ------
     ConfigError
@@ -168,12 +186,22 @@ def parse_assignment(text: str, *, option: str = "-O") -> tuple[str, list]:
         raise ConfigError(f"{option} expects KEY=VALUE[,VALUE...], got {text!r}")
     key, _, rest = text.partition("=")
     key = key.strip()
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-        raise ConfigError(f"{option}: {key!r} is not a valid parameter name")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?", key):
+        raise ConfigError(f"{option}: {key!r} is not a valid parameter name (NAME or TABLE.NAME)")
     parts = rest.split(",")
     if any(p.strip() == "" for p in parts):
         raise ConfigError(f"{option} {key}: empty value in {rest!r}")
     return key, [parse_value(p) for p in parts]
+
+
+RULE_SYNTAX = "a horizon rule is 'c*T^p' or 'c*T**p' with numbers c and p (e.g. '0.5*T^-0.5', 'T**(-0.25)')"
+
+
+def check_rule_text(value, where):
+    """Raise when ``value`` is a string that looks like a horizon rule but does not parse as one."""
+    if (isinstance(value, str) and parse_scaling_rule(value) is None
+            and re.search(r"(?<![A-Za-z_])T(?![A-Za-z_])", value) and re.search(r"[\^*]", value)):
+        raise ConfigError(f"{where}: malformed horizon rule {value!r}; {RULE_SYNTAX}")
 
 
 def parse_scaling_rule(text: str):
@@ -216,6 +244,41 @@ def _check_params(params, where) -> dict:
     return dict(sorted(out.items()))
 
 
+#: Keys of an orthogonalizer table ``orth = {method = ..., ...}`` (options of :func:`adago_theory.orthogonalize`).
+ORTH_KEYS = ("method", "coeffs", "steps", "rtol", "eps")
+
+
+def check_orth(spec, where="optimizer_params.orth"):
+    """Check an orthogonalizer spec (a method name or a table) and name the key and its allowed values.
+
+    Raises
+    ------
+    ConfigError
+        Unknown key, unknown method or Newton–Schulz preset, options that the method does not take.
+    """
+    from adago_theory.orthogonalize import METHODS, NS_PRESETS
+
+    table = {"method": spec} if isinstance(spec, str) else spec
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where} must be a method name or a table with keys {', '.join(ORTH_KEYS)}, got {spec!r}")
+    unknown = sorted(set(table) - set(ORTH_KEYS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(ORTH_KEYS)}")
+    method = table.get("method")
+    if method not in METHODS:
+        raise ConfigError(f"{where}.method must be one of {', '.join(METHODS)}, got {method!r}")
+    if method != "newton-schulz":
+        extra = [k for k in ("coeffs", "steps") if k in table]
+        if extra:
+            raise ConfigError(f"{where}.{extra[0]} applies only to method 'newton-schulz', not {method!r}")
+    coeffs = table.get("coeffs")
+    if isinstance(coeffs, str) and coeffs not in NS_PRESETS:
+        raise ConfigError(f"{where}.coeffs must be one of {', '.join(sorted(NS_PRESETS))} "
+                          f"(or a list of (a, b, c) triples), got {coeffs!r}")
+    if "steps" in table:
+        _check_int(table["steps"], f"{where}.steps", low=1)
+
+
 def _check_int(value, where, *, low):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ConfigError(f"{where} must be an integer >= {low}, got {value!r}")
@@ -251,6 +314,8 @@ def canonical_config(config: Mapping[str, Any]) -> dict:
         On an unknown key, a missing required key or a value out of range; the message
         names the key and the allowed values.
     """
+    if isinstance(config, RunRecord):  # validated at the edge
+        return config.config
     if not isinstance(config, Mapping):
         raise ConfigError(f"a run configuration must be a mapping, got {type(config).__name__}")
     unknown = sorted(set(config) - set(CONFIG_KEYS))
@@ -273,6 +338,14 @@ def canonical_config(config: Mapping[str, Any]) -> dict:
         if k in cfg["problem_params"]:
             raise ConfigError(f"problem parameter {k!r} is not a problem parameter here: set the run's {key}")
     cfg["optimizer_params"] = _check_params(cfg["optimizer_params"], "optimizer_params")
+    for k, v in cfg["optimizer_params"].items():
+        if k == "orth":
+            check_orth(v)
+        elif isinstance(v, Mapping):
+            raise ConfigError(f"optimizer_params.{k} must be a number, bool, string, None or a list of those "
+                              "(a table is allowed only for orth)")
+        else:
+            check_rule_text(v, f"optimizer_params.{k}")
 
     seeds = cfg["seeds"]
     if isinstance(seeds, (numbers.Integral,)) and not isinstance(seeds, bool):
@@ -327,8 +400,56 @@ def canonical_config(config: Mapping[str, Any]) -> dict:
 
 def canonical_json(config: Mapping[str, Any]) -> str:
     """The canonical JSON text of a configuration (sorted keys, no spaces): what :func:`run_id` hashes."""
-    cfg = canonical_config(config)
+    cfg = config.config if isinstance(config, RunRecord) else canonical_config(config)
+    return _hash_json(cfg)
+
+
+def _hash_json(cfg) -> str:
     return json.dumps(_hash_form(cfg), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRecord:
+    """One run's configuration, validated once at the edge (command line, grid file, API call).
+
+    Immutable: the configuration is held as its canonical JSON text, and :attr:`config`
+    returns a fresh dict each time, so nothing below the edge can change a record or
+    needs to copy or re-validate it.  Pickles as two strings (for process pools and Dask).
+
+    Attributes
+    ----------
+    run_id : str
+        :func:`run_id` of the configuration.
+    text : str
+        The canonical configuration as JSON.
+    """
+
+    run_id: str
+    text: str
+
+    @property
+    def config(self) -> dict:
+        """The canonical configuration (a new dict)."""
+        return json.loads(self.text)
+
+    def __getitem__(self, key):
+        return self.config[key]
+
+    def __repr__(self):
+        c = self.config
+        return f"RunRecord({self.run_id}: {c['problem']} x {c['optimizer']}, T={c['T']}, {len(c['seeds'])} seed(s))"
+
+
+def make_record(config) -> RunRecord:
+    """Validate ``config`` (:func:`canonical_config`) and freeze it into a :class:`RunRecord`.
+
+    A record is returned as it is.
+    """
+    if isinstance(config, RunRecord):
+        return config
+    cfg = canonical_config(config)
+    return RunRecord(hashlib.sha256(_hash_json(cfg).encode()).hexdigest()[:16],
+                     json.dumps(cfg, sort_keys=True, allow_nan=False))
 
 
 def run_id(config: Mapping[str, Any]) -> str:
@@ -340,6 +461,8 @@ def run_id(config: Mapping[str, Any]) -> str:
     >>> a == run_id({"T": 10.0, "seeds": [0, 1], "optimizer": "o", "problem": "p"})
     True
     """
+    if isinstance(config, RunRecord):
+        return config.run_id
     return hashlib.sha256(canonical_json(config).encode()).hexdigest()[:16]
 
 
@@ -361,7 +484,11 @@ def flatten_config(config: Mapping[str, Any]) -> dict:
         row["runner"] = cfg["runner"]
     for prefix, table in (("prob_", cfg["problem_params"]), ("opt_", cfg["optimizer_params"])):
         for k, v in table.items():
-            row[prefix + k] = json.dumps(v) if isinstance(v, list) else v
+            if isinstance(v, dict):  # orth = {method = ..., ...}: one column per entry
+                for kk, vv in v.items():
+                    row[f"{prefix}{k}.{kk}"] = json.dumps(vv) if isinstance(vv, list) else vv
+            else:
+                row[prefix + k] = json.dumps(v) if isinstance(v, list) else v
     return row
 
 
@@ -401,8 +528,9 @@ def _entries(spec, key):
 
 
 def _product_of(params: Mapping[str, Any]) -> list[dict]:
+    """The cartesian product of the list values; a table value (``orth = {...}``) is swept inside too."""
     keys = list(params)
-    lists = [_as_list(params[k]) for k in keys]
+    lists = [_product_of(params[k]) if isinstance(params[k], Mapping) else _as_list(params[k]) for k in keys]
     for k, vals in zip(keys, lists):
         if len(vals) == 0:
             raise ConfigError(f"parameter {k!r} has an empty list of values")
@@ -435,8 +563,8 @@ def expand_grid(spec: Mapping[str, Any]) -> list[dict]:
 
     Returns
     -------
-    list of dict
-        Canonical configurations, problems × optimizers × options in the order given,
+    list of RunRecord
+        Frozen canonical configurations, problems × optimizers × options in the order given,
         without duplicates.  All seeds of one configuration are one run (one batch).
 
     Raises
@@ -482,6 +610,7 @@ def expand_grid(spec: Mapping[str, Any]) -> list[dict]:
                                 cfg["T"] = _check_int(cfg["T"], "T", low=1)
                                 params, scaling = {}, {}
                                 for k, v in op.items():
+                                    check_rule_text(v, f"optimizer {oname} {k}")
                                     rule = parse_scaling_rule(v)
                                     if rule is not None:
                                         scaling[k] = v.replace(" ", "")
@@ -490,11 +619,10 @@ def expand_grid(spec: Mapping[str, Any]) -> list[dict]:
                                         params[k] = v
                                 cfg["optimizer_params"] = params
                                 cfg["scaling"] = scaling
-                                c = canonical_config(cfg)
-                                key = canonical_json(c)
-                                if key not in seen:
-                                    seen.add(key)
-                                    out.append(c)
+                                rec = make_record(cfg)
+                                if rec.run_id not in seen:
+                                    seen.add(rec.run_id)
+                                    out.append(rec)
     return out
 
 
@@ -524,13 +652,12 @@ def load_grid_file(path) -> dict:
         raise ConfigError(f"config file {path}: not UTF-8 text ({exc.reason})") from None
 
 
-def configs_from(items: Iterable[Mapping[str, Any]]) -> list[dict]:
-    """Canonicalize a sequence of run configurations, dropping duplicates (first one kept)."""
+def configs_from(items: Iterable[Mapping[str, Any]]) -> list[RunRecord]:
+    """Freeze a sequence of run configurations into records, dropping duplicates (first one kept)."""
     out, seen = [], set()
     for c in items:
-        c = canonical_config(c)
-        key = canonical_json(c)
-        if key not in seen:
-            seen.add(key)
-            out.append(c)
+        rec = make_record(c)
+        if rec.run_id not in seen:
+            seen.add(rec.run_id)
+            out.append(rec)
     return out

@@ -22,7 +22,9 @@ Engines (``toolkits.md`` §6 [CODE benchopt/parallel_backends], our choice):
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
+import re
 import socket
 import sys
 import time
@@ -31,7 +33,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
 import numpy as np
 
-from .config import ConfigError, canonical_config, configs_from, flatten_config, run_id
+from .config import ConfigError, RunRecord, canonical_config, configs_from, flatten_config, make_record, run_id
 from .registry import check_params, get_optimizer_factory, get_problem_factory, load_runner
 from .store import lock_store, open_store, record_sweep, write_error, write_result, finished_ids, error_ids
 
@@ -42,6 +44,8 @@ __all__ = [
     "run_trace",
     "trace_to_frame",
     "validate_config",
+    "validate_configs",
+    "check_finite",
     "run_sweep",
 ]
 
@@ -104,30 +108,99 @@ class SweepSummary(NamedTuple):
 # ---------------------------------------------------------------------------
 
 
-def validate_config(config: Mapping[str, Any]) -> dict:
-    """Canonicalize ``config`` and check its names and parameters against the registries.
+def validate_config(config) -> RunRecord:
+    """Validate one configuration completely and freeze it: see :func:`validate_configs`."""
+    return validate_configs([config])[0]
 
-    Checks that the problem and optimizer names are registered and that their factories
-    accept the given parameters (without building anything).  Configs with a custom
-    ``runner`` are only canonicalized (the runner owns their meaning).
+
+def validate_configs(configs: Iterable) -> list[RunRecord]:
+    """The edge of the shell: validate every configuration once, before anything runs.
+
+    Each configuration is canonicalized (:func:`~adago_theory.app.sweep.config.make_record`),
+    its names looked up, its backend checked (installed, usable), and its optimizer and problem
+    *built* from their factories, so that every value a factory rejects (``eta=-0.1``,
+    ``kappa_A=0.5``, ``m=0``, an orthogonalizer spec) is reported now, with the parameter named,
+    and not as a failed run later.  Each distinct problem instance is built once; the last few
+    are kept for the runs of this process (:func:`run_trace`).  Configs with a custom ``runner``
+    are only canonicalized and their runner imported (the runner owns their meaning).
+
+    Returns
+    -------
+    list of RunRecord
+        The frozen records, duplicates dropped.
 
     Raises
     ------
     ConfigError
-        Unknown name or parameter; the message lists what exists.
+        The first invalid configuration; the message names the parameter and the allowed values.
     """
-    cfg = canonical_config(config)
-    if "runner" in cfg:
-        load_runner(cfg["runner"])
-        return cfg
-    of = get_optimizer_factory(cfg["optimizer"])
-    pf = get_problem_factory(cfg["problem"])
-    check_params("optimizer", cfg["optimizer"], of, cfg["optimizer_params"])
-    check_params("problem", cfg["problem"], pf, cfg["problem_params"], reserved=_PROBLEM_RESERVED)
-    return cfg
+    records = configs_from(configs)
+    backends = set()
+    for rec in records:
+        cfg = rec.config
+        if "runner" in cfg:
+            load_runner(cfg["runner"])
+            continue
+        if cfg["backend"] not in backends:
+            _check_backend(cfg["backend"])
+            backends.add(cfg["backend"])
+        of = get_optimizer_factory(cfg["optimizer"])
+        pf = get_problem_factory(cfg["problem"])
+        check_params("optimizer", cfg["optimizer"], of, cfg["optimizer_params"])
+        check_params("problem", cfg["problem"], pf, cfg["problem_params"], reserved=_PROBLEM_RESERVED)
+        _build("optimizer", cfg["optimizer"], lambda: _optimizer(cfg))
+        _build("problem", cfg["problem"], lambda: _problem(cfg))
+    return records
 
 
-def run_trace(config: Mapping[str, Any], *, progress: bool | None = None):
+def _check_backend(name):
+    from ..bench.tools import require_backend
+
+    try:
+        require_backend(name)
+    except (ImportError, RuntimeError, ValueError) as exc:
+        raise ConfigError(f"backend {name!r} cannot run here: {exc}") from None
+
+
+def _build(kind, name, fn):
+    """Call a factory; its ValueError/TypeError (naming the parameter) becomes a ConfigError."""
+    try:
+        return fn()
+    except (TypeError, ValueError) as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{kind} {name!r}: {msg}") from None
+
+
+def _optimizer(cfg):
+    return get_optimizer_factory(cfg["optimizer"])(**cfg["optimizer_params"])
+
+
+#: Problem instances built by :func:`validate_configs`, reused by :func:`run_trace` in this process.
+_PROBLEMS: dict = {}
+_PROBLEMS_KEPT = 4
+
+
+def _problem(cfg):
+    """The problem instance of ``cfg`` (built by its factory, or the one validation just built)."""
+    key = json.dumps([cfg[k] for k in ("problem", "problem_params", "problem_seed", "backend", "dtype", "device")],
+                     sort_keys=True)
+    if key in _PROBLEMS:
+        return _PROBLEMS[key]
+    factory = get_problem_factory(cfg["problem"])
+    where = {"backend": cfg["backend"], "dtype": cfg["dtype"], "device": cfg["device"]}
+    if _accepts(factory, where):
+        problem = factory(**cfg["problem_params"], rng=cfg["problem_seed"], **where)
+    else:
+        problem = factory(**cfg["problem_params"], rng=cfg["problem_seed"])
+        if cfg["backend"] != "numpy" or cfg["dtype"] != "float64" or cfg["device"] is not None:
+            problem = problem.to(**where)
+    while len(_PROBLEMS) >= _PROBLEMS_KEPT:
+        _PROBLEMS.pop(next(iter(_PROBLEMS)))
+    _PROBLEMS[key] = problem
+    return problem
+
+
+def run_trace(config, *, progress: bool | None = None):
     r"""The toolkit's runner: build the problem and optimizer of ``config`` and run them.
 
     The problem instance is ``factory(**problem_params, rng=problem_seed, backend=...,
@@ -142,19 +215,16 @@ def run_trace(config: Mapping[str, Any], *, progress: bool | None = None):
     -------
     Trace
         ``adago_theory.run``'s record of host arrays.
+
+    Raises
+    ------
+    adago_theory.run.DivergedRunError
+        The run's iterates, values or metrics became non-finite.
     """
     from adago_theory.run import run
 
     cfg = canonical_config(config)
-    factory = get_problem_factory(cfg["problem"])
-    where = {"backend": cfg["backend"], "dtype": cfg["dtype"], "device": cfg["device"]}
-    if _accepts(factory, where):
-        problem = factory(**cfg["problem_params"], rng=cfg["problem_seed"], **where)
-    else:
-        problem = factory(**cfg["problem_params"], rng=cfg["problem_seed"])
-        if cfg["backend"] != "numpy" or cfg["dtype"] != "float64" or cfg["device"] is not None:
-            problem = problem.to(**where)
-    opt = get_optimizer_factory(cfg["optimizer"])(**cfg["optimizer_params"])
+    problem, opt = _problem(cfg), _optimizer(cfg)
     return run(opt, problem, cfg["T"], seeds=tuple(cfg["seeds"]), stochastic=cfg["stochastic"],
                batch_size=cfg["batch_size"], record=cfg["record"], progress=progress)
 
@@ -264,27 +334,53 @@ def run_one(config: Mapping[str, Any], *, progress: bool | None = None):
     >>> df = run_one({"problem": "least_squares", "optimizer": "adago",
     ...               "optimizer_params": {"eta": 0.1}, "T": 50, "seeds": [0, 1]})  # doctest: +SKIP
     """
-    cfg = canonical_config(config)
+    rec = make_record(config)
+    cfg = rec.config
     if "runner" in cfg:
         trace = load_runner(cfg["runner"])(cfg)
     else:
-        trace = run_trace(cfg, progress=progress)
-    return trace_to_frame(trace, cfg)
+        trace = run_trace(rec, progress=progress)
+    frame = trace_to_frame(trace, rec)
+    check_finite(frame)
+    return frame
+
+
+def check_finite(frame) -> None:
+    """Raise :class:`~adago_theory.run.DivergedRunError` when a metric of a run's table is not finite.
+
+    The kernel's ``run`` raises it itself; this covers custom runners, whose traces the shell
+    does not compute.  The message names the metric, the first step and the seeds.  NaN at
+    step 0 is allowed (``alpha`` and ``update_norm`` describe the step before, and there is none).
+    """
+    from adago_theory.run import DivergedRunError
+
+    cols = list(frame.columns)
+    step0 = frame["step"].to_numpy() == 0
+    for m in cols[cols.index("step") + 1:]:  # trace_to_frame's order: run_id, config, seed, step, metrics
+        v = frame[m].to_numpy(dtype=float)
+        bad = np.isinf(v) | (np.isnan(v) & ~step0)  # NaN at t = 0: quantities of the step before (alpha, ...)
+        if bad.any():
+            step = int(frame["step"].to_numpy()[bad].min())
+            seeds = sorted({int(s) for s in frame["seed"].to_numpy()[bad & (frame["step"].to_numpy() == step)]})
+            raise DivergedRunError(f"the run diverged: {m} is not finite at step {step} (seeds {seeds})",
+                                   step=step, seeds=seeds)
 
 
 def _job(config, progress=False) -> RunOutcome:
     """Run one config and catch its failure: what the pool or the cluster executes."""
     t0 = time.perf_counter()
-    rid = run_id(config)
+    rec = make_record(config)
     frame, error = None, None
     try:
-        frame = run_one(config, progress=progress)
+        frame = run_one(rec, progress=progress)
     except Exception as exc:  # a failed run is a record, never a result
         error = {"type": type(exc).__name__, "message": str(exc).strip().splitlines()[0] if str(exc).strip() else "",
                  "traceback": _tb.format_exc()}
+        if getattr(exc, "step", None) is not None:
+            error["step"] = int(exc.step)
     meta = {"wall_s": time.perf_counter() - t0, "host": socket.gethostname(), "pid": os.getpid(),
             "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
-    return RunOutcome(rid, dict(config), frame, error, meta)
+    return RunOutcome(rec.run_id, rec.config, frame, error, meta)
 
 
 # ---------------------------------------------------------------------------
@@ -304,6 +400,35 @@ def _local(configs, n_jobs, progress) -> Iterator[RunOutcome]:
     yield from par(delayed(_job)(c) for c in configs)
 
 
+_ADDRESS = re.compile(r"^(?:(?P<proto>[a-z]+)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):(?P<port>\d{1,5})/?$")
+_PROTOCOLS = ("tcp", "tls", "ws", "wss", "ucx")
+
+
+def parse_scheduler_address(address: str) -> tuple[str, str, int]:
+    """Parse a Dask scheduler address ``[PROTOCOL://]HOST:PORT`` before connecting.
+
+    Returns
+    -------
+    (protocol, host, port)
+
+    Raises
+    ------
+    ConfigError
+        Not of that form, an unknown protocol, or a port outside 1..65535.
+    """
+    m = _ADDRESS.match(address.strip()) if isinstance(address, str) else None
+    if m is None:
+        raise ConfigError(f"--scheduler {address!r} is not a scheduler address; expected "
+                          f"[PROTOCOL://]HOST:PORT, e.g. tcp://10.0.0.5:8786 (protocols {', '.join(_PROTOCOLS)})")
+    proto = m.group("proto") or "tcp"
+    if proto not in _PROTOCOLS:
+        raise ConfigError(f"--scheduler {address!r}: unknown protocol {proto!r}; allowed: {', '.join(_PROTOCOLS)}")
+    port = int(m.group("port"))
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"--scheduler {address!r}: port must be in 1..65535, got {port}")
+    return proto, m.group("host"), port
+
+
 def _connect(address, connect_timeout=10.0):
     """A ``distributed.Client`` of the scheduler at ``address`` (not made the default client)."""
     try:
@@ -321,14 +446,14 @@ def _dask(configs, client) -> Iterator[RunOutcome]:
 
     futures = {}
     for c in configs:
-        fut = client.submit(_job, c, pure=False, key=f"adago-run-{run_id(c)}-{os.getpid()}-{time.time_ns()}")
+        fut = client.submit(_job, c, pure=False, key=f"adago-run-{c.run_id}-{os.getpid()}-{time.time_ns()}")
         futures[fut] = c
     for fut in as_completed(list(futures), loop=client.loop):
         c = futures.pop(fut)
         try:
             out = fut.result()
         except Exception as exc:  # the worker died or the task could not run there
-            out = RunOutcome(run_id(c), dict(c), None,
+            out = RunOutcome(c.run_id, c.config, None,
                              {"type": type(exc).__name__, "message": f"Dask task failed: {exc}".splitlines()[0],
                               "traceback": _tb.format_exc()},
                              {"host": None, "wall_s": None})
@@ -382,16 +507,16 @@ def run_sweep(configs: Iterable[Mapping[str, Any]], out, *, n_jobs: int = 1, sch
     Raises
     ------
     ConfigError
-        A config is invalid (nothing is run).
+        A config or the scheduler address is invalid (nothing is run).
     adago_theory.app.sweep.store.StoreError
         Another live sweep holds the store.
     """
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs must be a positive integer or -1 (all cores), got {n_jobs!r}")
-    cfgs = configs_from(configs)
-    if validate:
-        cfgs = [validate_config(c) for c in cfgs]
-    ids = [run_id(c) for c in cfgs]
+    if scheduler:
+        parse_scheduler_address(scheduler)
+    cfgs = validate_configs(configs) if validate else configs_from(configs)
+    ids = [c.run_id for c in cfgs]
     client = _connect(scheduler, connect_timeout) if scheduler else None
     try:
         return _sweep(cfgs, ids, out, n_jobs=n_jobs, client=client, scheduler=scheduler, retry_failed=retry_failed,

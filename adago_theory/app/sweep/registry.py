@@ -1,14 +1,15 @@
 r"""Where the names in a run configuration come from: problems, optimizers and commands.
 
-* Problems are found through the entry-point group ``adago_theory.problems`` (name →
-  factory ``make_*``), so ``adago_theory`` never imports the ``problems`` package
-  (dependency rule ``verify → problems → adago_theory``, ``docs/design/contracts.md``).
-* Optimizers are ``adago_theory.optim.OPTIMIZERS`` (name → factory).
-* Extra command-line verbs come from the group ``adago_theory.commands`` (name →
-  ``main(argv=None) -> int``).
+The shell sits on top of the project's packages and imports them explicitly:
 
-Every lookup of an unknown name raises :class:`~adago_theory.app.sweep.config.ConfigError`
-listing the names that exist.
+* problems: :data:`problems.PROBLEMS` (name → factory ``make_*``);
+* optimizers: :data:`adago_theory.optim.OPTIMIZERS` (name → factory);
+* the ``verify`` verb: :func:`verify.__main__.main`.
+
+Entry points are only for third-party plugins: a package may add problems through the
+group ``adago_theory.problems`` and verbs through ``adago_theory.commands``; a plugin
+cannot replace a first-party name.  Every lookup of an unknown name raises
+:class:`~adago_theory.app.sweep.config.ConfigError` listing the names that exist.
 """
 
 from __future__ import annotations
@@ -32,53 +33,67 @@ __all__ = [
 ]
 
 
-def _group(group: str) -> dict:
+def _plugins(group: str) -> dict:
+    """Third-party entry points of ``group`` (name → entry point)."""
     return {ep.name: ep for ep in entry_points(group=group)}
 
 
-def problem_names() -> list[str]:
-    """Names of the problems registered in the entry-point group ``adago_theory.problems``."""
-    return sorted(_group("adago_theory.problems"))
+def _problems() -> dict:
+    from problems import PROBLEMS
 
-
-def command_names() -> list[str]:
-    """Names of the verbs registered in the entry-point group ``adago_theory.commands``."""
-    return sorted(_group("adago_theory.commands"))
+    return PROBLEMS
 
 
 def _optimizers() -> dict:
-    try:
-        optim = importlib.import_module("adago_theory.optim")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("adago_theory.optim",):
-            return {}
-        raise
-    return dict(getattr(optim, "OPTIMIZERS", {}))
+    from adago_theory.optim import OPTIMIZERS
+
+    return OPTIMIZERS
+
+
+def _commands() -> dict:
+    from verify.__main__ import main as verify_main
+
+    return {"verify": verify_main}
+
+
+def problem_names() -> list[str]:
+    """Names of the problems: :data:`problems.PROBLEMS` and third-party plugins."""
+    return sorted(set(_problems()) | set(_plugins("adago_theory.problems")))
 
 
 def optimizer_names() -> list[str]:
-    """Names in ``adago_theory.optim.OPTIMIZERS`` (empty when that module is absent)."""
+    """Names in :data:`adago_theory.optim.OPTIMIZERS`."""
     return sorted(_optimizers())
 
 
+def command_names() -> list[str]:
+    """Extra verbs: ``verify`` and third-party plugins of the group ``adago_theory.commands``."""
+    return sorted(set(_commands()) | set(_plugins("adago_theory.commands")))
+
+
 def _unknown(kind, name, known):
-    avail = ", ".join(known) if known else "none are installed"
-    return ConfigError(f"unknown {kind} {name!r}; available: {avail}")
+    return ConfigError(f"unknown {kind} {name!r}; available: {', '.join(known) or 'none'}")
+
+
+def _lookup(kind, name, first_party, group):
+    if name in first_party:
+        return first_party[name]
+    plugins = _plugins(group)
+    if name not in plugins:
+        raise _unknown(kind, name, sorted(set(first_party) | set(plugins)))
+    return plugins[name].load()
 
 
 @lru_cache(maxsize=None)
 def get_problem_factory(name: str):
-    """The factory registered for problem ``name``.
+    """The factory of problem ``name``.
 
     Raises
     ------
     ConfigError
-        If no problem of that name is registered.
+        If no problem of that name exists.
     """
-    eps = _group("adago_theory.problems")
-    if name not in eps:
-        raise _unknown("problem", name, sorted(eps))
-    return eps[name].load()
+    return _lookup("problem", name, _problems(), "adago_theory.problems")
 
 
 def get_optimizer_factory(name: str):
@@ -96,11 +111,14 @@ def get_optimizer_factory(name: str):
 
 
 def get_command(name: str):
-    """The ``main(argv=None) -> int`` registered as verb ``name``, or None when absent."""
-    eps = _group("adago_theory.commands")
-    if name not in eps:
-        return None
-    return eps[name].load()
+    """The ``main(argv=None, *, prog=...) -> int`` of verb ``name``.
+
+    Raises
+    ------
+    ConfigError
+        If no verb of that name exists.
+    """
+    return _lookup("command", name, _commands(), "adago_theory.commands")
 
 
 @lru_cache(maxsize=None)
