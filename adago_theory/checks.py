@@ -156,7 +156,7 @@ def check_hyper(name, value, *, lo=None, hi=None, lo_open=False, hi_open=False):
         bad |= (a > hi) | ((a == hi) if hi_open else False)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{name} must hold finite real numbers in {iv}, got {a[idx]!r} at index "
+        raise ValueError(f"{name} must hold finite real numbers in {iv}, got {float(a[idx])!r} at index "
                          f"{list(idx)} (of an array of shape {a.shape})")
     return a
 
