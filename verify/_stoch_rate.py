@@ -5,6 +5,7 @@ runs as one batch (leading axis), and records per step what the rate checks judg
 oracle's answers only** (never from the optimizer's state):
 
 * ``gnuc[t-1]`` :math:`= \|\nabla f(\Theta_{t-1})\|_*` (exact gradient, before step :math:`t`);
+* ``gfro_exact[t-1]`` :math:`= \|\nabla f(\Theta_{t-1})\|_F`;
 * ``gfro[t-1]`` :math:`= \|G_t\|_F` (the stochastic gradient the optimizer was given at step :math:`t`);
 * ``step_op[t-1]`` :math:`= \|\Theta_t - \Theta_{t-1}\|_{op}`, the measured step size (for an update
   :math:`\alpha_t\,\mathrm{Orth}(M_t)` with exact orthogonalization this is :math:`\alpha_t`);
@@ -36,7 +37,8 @@ class StackedLeastSquares:
     r"""``I`` least-squares instances x ``S`` seeds as one batch of ``R = I S`` runs (host NumPy, float64).
 
     Run ``i S + s`` is instance ``i`` started at ``problems[i].initial_point(seeds[s])``.  The gradient is
-    :math:`A^\top(AXB - C)B^\top` (``problems.least_squares``), the oracle adds Gaussian noise with
+    :math:`A^\top A(X - X^\star)BB^\top` (the Gram form, equal to :math:`A^\top(AXB - C)B^\top` because
+    :math:`A^\top EB^\top = 0`, ``problems.least_squares``), the oracle adds Gaussian noise with
     :math:`\mathbb E\|\xi\|_F^2 = \sigma^2/b` (``problems.noise.additive_noise``, drawn here with the
     batch's own generator).
     """
@@ -45,9 +47,13 @@ class StackedLeastSquares:
         self.problems = list(problems)
         self.seeds = [int(s) for s in seeds]
         I, S = len(self.problems), len(self.seeds)
-        rep = lambda k: np.repeat(np.stack([np.asarray(P.data[k], dtype=np.float64)  # noqa: E731
-                                            for P in self.problems]), S, axis=0)
-        self.A, self.B, self.C = rep("A"), rep("B"), rep("C")
+        def rep(k):
+            return np.repeat(np.stack([np.asarray(P.data[k], dtype=np.float64) for P in self.problems]), S, axis=0)
+
+        A, B = rep("A"), rep("B")
+        self.GA = np.swapaxes(A, -1, -2) @ A             # A^T A
+        self.GB = B @ np.swapaxes(B, -1, -2)             # B B^T
+        self.X_star = rep("X_star")
         self.shape = tuple(self.problems[0].shapes[0])
         self.sigma2 = float(self.problems[0].constants.sigma2)
         self.I, self.S = I, S
@@ -57,11 +63,11 @@ class StackedLeastSquares:
         self.f_star = np.repeat(np.array([P.constants.f_star for P in self.problems], dtype=float), S)
 
     def value(self, X):
-        Rm = self.A @ X @ self.B - self.C
-        return 0.5 * np.sum(Rm * Rm, axis=(-2, -1))
+        D = X - self.X_star
+        return 0.5 * np.sum(D * (self.GA @ D @ self.GB), axis=(-2, -1)) + self.f_star
 
     def grad(self, X):
-        return np.swapaxes(self.A, -1, -2) @ (self.A @ X @ self.B - self.C) @ np.swapaxes(self.B, -1, -2)
+        return self.GA @ (X - self.X_star) @ self.GB
 
     def sgrad(self, X, rng, G=None):
         G = self.grad(X) if G is None else G
@@ -111,6 +117,7 @@ def trajectories(opt, oracle, T, *, seed):
     R = X.shape[0]
     gnuc = np.empty((T, R))
     gfro = np.empty((T, R))
+    gfx = np.empty((T, R))
     step = np.empty((T, R))
     inner = np.empty((T, R))
     f0 = oracle.value(X)
@@ -120,6 +127,7 @@ def trajectories(opt, oracle, T, *, seed):
         if g0 is None:
             g0 = np.sqrt(np.sum(Gx * Gx, axis=(-2, -1)))
         gnuc[t] = _nuc(Gx)
+        gfx[t] = np.sqrt(np.sum(Gx * Gx, axis=(-2, -1)))
         G = oracle.sgrad(X, rng, Gx)
         gfro[t] = np.sqrt(np.sum(G * G, axis=(-2, -1)))
         Xn, state = opt.step(X, G, state)
@@ -129,14 +137,15 @@ def trajectories(opt, oracle, T, *, seed):
             gnuc[t + 1:] = np.inf
             gfro[t + 1:] = np.inf
             inner[t:] = -np.inf
-            return {"gnuc": gnuc, "gfro": gfro, "step_op": step, "inner": inner, "f0": f0, "grad0_fro": g0,
-                    "diverged": True}
+            gfx[t + 1:] = np.inf
+            return {"gnuc": gnuc, "gfro": gfro, "step_op": step, "inner": inner, "gfro_exact": gfx, "f0": f0,
+                    "grad0_fro": g0, "diverged": True}
         D = Xn - X
         step[t] = _op(D)
         inner[t] = -np.sum(Gx * D, axis=(-2, -1))
         X = Xn
-    return {"gnuc": gnuc, "gfro": gfro, "step_op": step, "inner": inner, "f0": f0, "grad0_fro": g0,
-            "diverged": False}
+    return {"gnuc": gnuc, "gfro": gfro, "step_op": step, "inner": inner, "gfro_exact": gfx, "f0": f0,
+            "grad0_fro": g0, "diverged": False}
 
 
 def adagrad_log_lemma_rhs(gfro, *, eps, eta, gamma, v0):
