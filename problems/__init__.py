@@ -12,6 +12,7 @@ says which, and how.
 from .base import Problem, ProblemConstants, make_problem
 from .bilinear import Bilinear, make_bilinear, sup_op, worst_direction
 from .completion import make_matrix_completion
+from .hard_chain import make_hard_chain
 from .least_squares import make_matrix_least_squares
 from .logistic import make_matrix_logistic
 from .noise import NOISES, NoiseModel, additive_noise, make_noise, minibatch_indices
@@ -35,6 +36,7 @@ __all__ = [
     "make_teacher_student",
     "make_ill_conditioned_quadratic",
     "make_noise_dominated",
+    "make_hard_chain",
     "SPECTRA",
     "spectrum",
     "haar_orthogonal",

@@ -8,6 +8,7 @@ without importing this package.
 from __future__ import annotations
 
 from .completion import make_matrix_completion
+from .hard_chain import make_hard_chain
 from .least_squares import make_matrix_least_squares
 from .logistic import make_matrix_logistic
 from .noise_dominated import make_noise_dominated
@@ -26,4 +27,5 @@ PROBLEMS = {
     "teacher_student": make_teacher_student,
     "ill_conditioned_quadratic": make_ill_conditioned_quadratic,
     "noise_dominated": make_noise_dominated,
+    "hard_chain": make_hard_chain,
 }
