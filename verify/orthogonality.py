@@ -48,7 +48,8 @@ PREREGISTERED = dict(
     tol=1e-8,
     steps=20, steps_quick=5, seeds=8,
     sigma2=1.0,                                            # additive gradient noise (column SNRs differ)
-    adago=dict(eta=0.05, gamma=1.5, eps=1e-3, beta=0.95, v0=1e-6),  # gamma inside the range of ||G_t||_F (1..2.2)
+    adago=dict(eta=0.05, gamma=1.5, eps=0.03, beta=0.95, v0=1e-6),  # gamma, eps inside the ranges of ||G_t||_F
+    #                                                       (1..2.2) and of the adaptive term: both act
     muon=dict(eta=0.02, beta=0.95, nesterov=True),         # scale "none": a_t = eta
     namo=dict(eta=0.01, beta=0.95, beta2=0.99, eps=1e-8, nesterov=True),      # scale "rms"
     namo_d=dict(eta=0.01, c=0.75, beta=0.95, beta2=0.99, eps=1e-8, nesterov=True),
@@ -185,7 +186,8 @@ def check_orthogonality(*, steps=None, seeds=None, backend="numpy", quick=False,
     truncated orthogonalizer (one cubic Newton–Schulz step: the direction is wrong) and AdaGO whose
     accumulator restarts every step (the direction is right, the step size is not AdaGO's) must each fail
     criterion (i).  Quick mode judges the same criteria on fewer steps.  The clamp :math:`\gamma` sits
-    inside the range of the gradient norms, so that it acts.
+    inside the range of the gradient norms and the floor :math:`\varepsilon` inside the range of the
+    adaptive term, so that both act.
 
     Parameters
     ----------
@@ -297,37 +299,40 @@ def check_orthogonality(*, steps=None, seeds=None, backend="numpy", quick=False,
 
 
 def plot_orthogonality(result):
-    """Three panels: distance to orthogonal per optimizer and method; NAMO-D's kappa; NAMO-D's sigma vs u."""
+    """Three panels: update vs the rule per optimizer, method and control; NAMO-D's kappa; NAMO-D's sigma vs u."""
     from adago_theory.app.plotting import OKABE_ITO, median_band, new_figure, panel_label, style_context
 
     with style_context():
         m, p = result.measured, result.predicted
-        fig, ax = new_figure(1, 3, width=7.2, height=3.4)
+        fig, ax = new_figure(1, 3, width=7.2, height=3.6)
         a, b, c = ax[0]
-        dev = m["max_deviation"]
-        methods = list(dev)
-        names = list(dev[methods[0]])
+        eq, dev = m["equality_error"], m["max_deviation"]
+        methods = list(eq)
+        names = list(eq[methods[0]])
         w = 0.8 / (len(methods) + 1)
         floor = 1e-17
         for j, o in enumerate(methods):
-            vals = [max(float(np.max(dev[o][n])), floor) for n in names]
+            vals = [max(float(np.max(eq[o][n])), floor) for n in names]
             a.bar(np.arange(len(names)) + (j - 1) * w, vals, width=w, color=OKABE_ITO[j], label=o)
-            if p["max_deviation_ns"].get(o):
-                pv = [max(float(np.max(p["max_deviation_ns"][o][n])), floor) for n in names]
-                a.plot(np.arange(len(names)) + (j - 1) * w, pv, linestyle="none", marker="_", color="k",
-                       markersize=9, label="predicted (composition)" if j == len(methods) - 1 else None)
         nc = result.negative_control or {}
         ticks = list(names)
-        if nc:
-            a.bar(len(names), float(np.max(nc["measured"]["max_deviation"])), width=w, color=OKABE_ITO[4],
-                  label="1 cubic NS step (control)")
-            ticks.append("AdaGO\n(control)")
+        per = (nc.get("measured") or {}).get("per_control") or {}
+        for i, (cn, v) in enumerate(per.items()):
+            a.bar(len(names) + i, float(np.max(v)), width=2 * w, color=OKABE_ITO[4 + i], hatch="//",
+                  edgecolor="white", label=cn.replace("AdaGO, ", "control: "))
+            ticks.append(["ctrl: 1 NS step", "ctrl: reset acc."][i] if i < 2 else cn)
         a.axhline(p["tolerance"], color="0.3", linestyle="--", linewidth=1.0, label="tolerance")
         a.set_yscale("log")
-        a.set_xticks(np.arange(len(ticks)), ticks, rotation=30, fontsize=7)
-        a.set_ylabel(r"$\max_{t,i}|\sigma_i(\Delta_t)/a_t - 1|$")
-        a.set_title("distance to orthogonal")
-        a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), fontsize=6, ncol=2)
+        a.set_ylim(floor, 30)
+        a.set_xticks(np.arange(len(ticks)), ticks, rotation=40, fontsize=6.5, ha="right", rotation_mode="anchor")
+        a.set_ylabel(r"$\max_t\|\Delta_t - \hat\Delta_t\|_F/\|\hat\Delta_t\|_F$")
+        a.set_title("update = rule (recomputed)", fontsize=9)
+        if "jordan" in dev:
+            jd = max(float(np.max(v)) for v in dev["jordan"].values())
+            a.text(0.03, 0.80, f"Jordan: $\\max|\\sigma_i/a_t-1|$ = {jd:.2f}\n(reported: not orthogonal)",
+                   transform=a.transAxes, va="top", fontsize=6)
+        h, l = a.get_legend_handles_labels()
+        fig.legend(h, l, loc="outside lower center", ncol=3, fontsize=6.5)
         panel_label(a, "a")
 
         nd = m["namo_d"]
@@ -338,17 +343,17 @@ def plot_orthogonality(result):
         b.set_xlabel("step $t$")
         b.set_ylabel("condition number of the update")
         b.set_title(r"NAMO-D: $\kappa$ of the update")
-        b.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), fontsize=6)
+        b.legend(loc="center right", fontsize=6)
         panel_label(b, "b")
 
         sv, u = np.asarray(nd["singular_values_last"]).ravel(), np.asarray(nd["u_last"]).ravel()
         c.plot(u, sv, linestyle="none", marker="o", color=OKABE_ITO[3], label="last step, all runs")
         lim = [min(u.min(), sv.min()) * 0.98, max(u.max(), sv.max()) * 1.02]
         c.plot(lim, lim, color="0.3", linestyle="--", linewidth=1.0, label="$y = x$")
-        c.set_xlabel("column factor $u_{t,j}$ (state)")
+        c.set_xlabel("$u_{t,j}$ (recomputed)")
         c.set_ylabel(r"$\sigma_j(\Delta_t)$ (measured)")
         c.set_title(r"NAMO-D: $\sigma_j = u_j$")
-        c.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), fontsize=6)
+        c.legend(loc="lower right", fontsize=6)
         panel_label(c, "c")
         fig.suptitle(("PASS" if result.passed else "FAIL") + ": orthogonality of the update directions", fontsize=10)
     return no_minor_labels(fig)
