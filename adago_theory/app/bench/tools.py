@@ -93,14 +93,14 @@ def make_array(shape, *, backend="numpy", dtype="float64", rng=0, kappa=None):
     if kappa is None:
         a = rng.standard_normal(shape)
     else:
+        from problems.spectra import matrix_with_spectrum   # the one home (Haar factors, sign-fixed)
+
         *lead, m, n = shape
         k = min(m, n)
         a = np.empty(shape)
         s = np.geomspace(1.0, 1.0 / kappa, k)
         for idx in np.ndindex(*lead) if lead else [()]:
-            U, _ = np.linalg.qr(rng.standard_normal((m, k)))
-            V, _ = np.linalg.qr(rng.standard_normal((n, k)))
-            a[idx] = (U * s) @ V.T
+            a[idx] = matrix_with_spectrum(m, n, s, rng=rng).M
     a = a.astype(dtype) if backend != "torch" else a
     if backend == "numpy":
         return a
