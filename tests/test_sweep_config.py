@@ -152,7 +152,7 @@ def test_horizon_rule_resolves_per_T():
         assert c["scaling"] == {"eta": "0.3*T^-0.5"}
         assert flatten_config(c)["scaling"] == "eta=0.3*T^-0.5"
     # a rule that disagrees with its value is rejected
-    bad = dict(cfgs[0], optimizer_params={"eta": 0.5, "gamma": 2.0})
+    bad = dict(cfgs[0].config, optimizer_params={"eta": 0.5, "gamma": 2.0})
     with pytest.raises(ConfigError, match="does not equal its rule"):
         canonical_config(bad)
 

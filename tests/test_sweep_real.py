@@ -150,6 +150,6 @@ def test_help_examples_are_valid_commands():
             continue
         args = parser.parse_args(argv)
         spec = cli_mod._apply_common(cli_mod._spec_from_args(args, lists=argv[0] == "sweep"), args, from_file=False)
-        assert cli_mod._configs(spec), ln
+        assert cli_mod._records(spec), ln
         checked += 1
     assert checked == 3
