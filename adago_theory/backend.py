@@ -1,9 +1,35 @@
-r"""Array backends as data: NumPy, CuPy and PyTorch through array-api-compat.
+r"""Array backends as data: any array-API library that array-api-compat recognises.
 
 Every public function of the toolkit that takes arrays starts with
 ``xp = namespace(*arrays)`` and then uses only the array-API standard calls of
 ``xp``.  No module of the toolkit imports :mod:`cupy` or :mod:`torch` at import
 time: a backend is recognised from the array it hands us.
+
+Backends and routes.  Any namespace that :func:`array_api_compat.array_namespace`
+accepts works: NumPy, CuPy, PyTorch, JAX (read-only arrays: the kernel's steps
+are pure, but JAX is not tested here), Dask, ``array_api_strict`` (the
+standard and nothing more: the test suite's stand-in for CuPy on machines
+without a GPU, as in SciPy's array-API tests), and future ones.  Where the
+standard has no (fast) function, this module is the one place that dispatches:
+
+==========================  ===============================  ===============================
+operation                   NumPy / CuPy / PyTorch           any other array-API namespace
+==========================  ===============================  ===============================
+host copy (``to_numpy``)    ``.get()`` / ``.cpu().numpy()``  DLPack (``np.from_dlpack``), else
+                            / ``np.asarray``                 ``np.asarray``
+backend copy                ``torch.from_numpy`` /           ``xp.asarray(host, device=...)``
+(``from_numpy``)            ``cupy.asarray``
+random numbers              host NumPy Generator (CuPy:      host NumPy Generator, then
+(``standard_normal``)       its own Generator)               ``from_numpy``
+batched SVD, QR, Cholesky   ``xp.linalg`` (stacked inputs)   ``xp.linalg`` (the standard's
+solve, eigh, svdvals                                         ``linalg`` extension takes stacks)
+stacked small matmuls       NumPy: threads over the batch    ``@`` as one call
+                            (``orthogonalize``); else ``@``
+``spectral_norm``,          CPU: LAPACK singular values;     as the CPU route
+``nuclear_norm``            GPU (:func:`on_gpu`): Gram
+                            eigenvalues / polar product
+``"polar"`` method          CPU: SVD; GPU: QDWH              SVD
+==========================  ===============================  ===============================
 
 Random numbers follow SPEC 7: a single ``rng`` argument that is either ``None``,
 an integer seed or a Generator, normalised once by :func:`default_rng`.
@@ -22,6 +48,8 @@ __all__ = [
     "Namespace",
     "namespace",
     "backend_name",
+    "dtype_name",
+    "is_half",
     "to_numpy",
     "from_numpy",
     "default_rng",
@@ -40,8 +68,7 @@ Namespace = Any
 
 def _library_of(x) -> str:
     """The library an array belongs to, read from its type (imports nothing)."""
-    mod = type(x).__module__.split(".")[0]
-    return {"numpy": "numpy", "cupy": "cupy", "torch": "torch"}.get(mod, mod)
+    return type(x).__module__.split(".")[0]
 
 
 def namespace(*arrays) -> Namespace:
@@ -50,19 +77,21 @@ def namespace(*arrays) -> Namespace:
     Parameters
     ----------
     *arrays
-        NumPy, CuPy or PyTorch arrays.  Python scalars and ``None`` are ignored.
+        Arrays of one library that array-api-compat recognises (NumPy, CuPy,
+        PyTorch, array_api_strict, ...).  Python scalars and ``None`` are ignored.
 
     Returns
     -------
     xp : module
-        The array-api-compat namespace (``array_api_compat.numpy``, ``.cupy`` or
-        ``.torch``).
+        The array-api-compat namespace (``array_api_compat.numpy``, ``.cupy``,
+        ``.torch``) or the library's own when it follows the standard
+        (``array_api_strict``).
 
     Raises
     ------
     TypeError
         If the arrays come from different libraries (the message names them), or
-        if an argument is not an array of a supported library.
+        if an argument is not an array of an array-API library.
 
     Examples
     --------
@@ -76,11 +105,6 @@ def namespace(*arrays) -> Namespace:
     libs = []
     for a in arrs:
         lib = _library_of(a)
-        if lib not in ("numpy", "cupy", "torch"):
-            raise TypeError(
-                f"unsupported array type {type(a).__module__}.{type(a).__name__}; "
-                "expected a NumPy, CuPy or PyTorch array"
-            )
         if lib not in libs:
             libs.append(lib)
     if len(libs) > 1:
@@ -88,18 +112,39 @@ def namespace(*arrays) -> Namespace:
             f"arrays from different backends cannot be mixed: got {' and '.join(libs)} arrays; "
             "move them to one backend first (see adago_theory.from_numpy / to_numpy)"
         )
-    return array_api_compat.array_namespace(*arrs)
+    try:
+        return array_api_compat.array_namespace(*arrs)
+    except TypeError:
+        a = arrs[0]
+        raise TypeError(
+            f"unsupported array type {type(a).__module__}.{type(a).__name__}; expected an array of a "
+            "library that array-api-compat recognises (NumPy, CuPy, PyTorch, array_api_strict, ...)"
+        ) from None
 
 
 def backend_name(xp_or_array) -> str:
-    """``'numpy'``, ``'cupy'`` or ``'torch'`` for a namespace or an array."""
+    """The library's name for a namespace or an array: ``'numpy'``, ``'cupy'``, ``'torch'``, ``'array_api_strict'``...
+
+    The one home of backend names (array-api-compat's wrapper namespaces are named
+    after the library they wrap).
+    """
     if isinstance(xp_or_array, type(sys)):
         name = xp_or_array.__name__
-        for lib in ("numpy", "cupy", "torch"):
-            if name.endswith(lib) or name.startswith(lib):
-                return lib
-        return name
+        if name.startswith("array_api_compat."):
+            return name.split(".")[1]
+        return name.split(".")[0]
     return _library_of(xp_or_array)
+
+
+def dtype_name(dtype) -> str:
+    """A dtype's short name (``'float32'``, ``'bfloat16'``) for any backend: the one home of dtype names."""
+    name = getattr(dtype, "name", None) or getattr(dtype, "__name__", None) or str(dtype)
+    return str(name).rsplit(".", 1)[-1].split("'")[0]
+
+
+def is_half(xp, dtype) -> bool:
+    """True for float16 and bfloat16 (no LAPACK routines: computed in float32)."""
+    return dtype == getattr(xp, "float16", None) or dtype_name(dtype) == "bfloat16"
 
 
 def is_numpy_namespace(xp) -> bool:
@@ -149,7 +194,7 @@ def synchronize(x) -> None:
 
 
 def to_numpy(x) -> np.ndarray:
-    """Copy an array (NumPy, CuPy, PyTorch, or a Python scalar) to a host NumPy array.
+    """Copy an array (any array-API library, or a Python scalar) to a host NumPy array.
 
     Examples
     --------
@@ -164,7 +209,12 @@ def to_numpy(x) -> np.ndarray:
         if t.dtype.is_floating_point and str(t.dtype) == "torch.bfloat16":
             t = t.float()
         return t.cpu().numpy()
-    return np.asarray(x)
+    if lib == "numpy" or not hasattr(x, "__dlpack__"):
+        return np.asarray(x)
+    try:
+        return np.from_dlpack(x)
+    except (TypeError, RuntimeError, BufferError):
+        return np.asarray(x)
 
 
 def from_numpy(a, *, like=None, xp=None, dtype=None):
@@ -177,7 +227,7 @@ def from_numpy(a, *, like=None, xp=None, dtype=None):
     like : array, optional
         Reference array: the result gets its backend and device.
     xp : namespace, optional
-        Target namespace when no ``like`` is given (CPU device).
+        Target namespace when no ``like`` is given (default device).
     dtype : dtype, optional
         Target dtype, a dtype of the target backend (default: keep ``a``'s).
 
@@ -208,8 +258,10 @@ def from_numpy(a, *, like=None, xp=None, dtype=None):
         else:
             out = cupy.asarray(a)
         return out if dtype is None else out.astype(dtype)
-    out = a
-    return out if dtype is None else out.astype(dtype)
+    if is_numpy_namespace(xp):
+        return a if dtype is None else a.astype(dtype)
+    out = xp.asarray(a) if device is None else xp.asarray(a, device=device)      # any other namespace
+    return out if dtype is None else xp.astype(out, dtype)
 
 
 def default_rng(rng=None, xp=None):
@@ -285,6 +337,6 @@ def standard_normal(rng, shape, *, dtype=None, like=None, xp=None):
             out = rng.standard_normal(shape)
         return out if dtype is None else out.astype(dtype)
     z = rng.standard_normal(shape)
-    if is_torch_namespace(xp):
+    if not is_numpy_namespace(xp):
         return from_numpy(z, like=like, xp=xp, dtype=dtype)
     return z if dtype is None else z.astype(dtype)

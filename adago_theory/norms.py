@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 
-from .backend import namespace, on_gpu
+from .backend import is_half, namespace, on_gpu
 
 __all__ = ["nuclear_norm", "spectral_norm", "frobenius_norm", "matrix_norms", "pow2_scale"]
 
@@ -32,9 +32,7 @@ def _check_matrix(M, name="M"):
 
 def _compute_dtype(xp, M):
     # LAPACK has no half-precision routines: work in float32 and cast back.
-    if M.dtype in (xp.float16,) or str(M.dtype).endswith("bfloat16"):
-        return xp.float32
-    return M.dtype
+    return xp.float32 if is_half(xp, M.dtype) else M.dtype
 
 
 def _svdvals(M, xp):

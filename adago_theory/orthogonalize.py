@@ -58,7 +58,7 @@ import math
 import numbers
 from typing import NamedTuple, Sequence
 
-from .backend import device_of, namespace, on_gpu
+from .backend import device_of, is_half, is_numpy_namespace, namespace, on_gpu
 
 __all__ = ["orthogonalize", "NS_PRESETS", "NSPreset", "METHODS", "ns_schedule", "ns_scalar_map", "NS_MAX_STEPS"]
 
@@ -268,10 +268,6 @@ def ns_schedule(coeffs="jordan", steps=None):
     return sched, scale
 
 
-def _half(xp, dtype) -> bool:
-    return dtype == xp.float16 or str(dtype).endswith("bfloat16")
-
-
 def _check_input(M, xp, check_finite):
     ndim = getattr(M, "ndim", None)
     if ndim is None or ndim < 2:
@@ -300,7 +296,7 @@ def _fro_normalize(xp, W, scale, eps):
     """
     from .norms import pow2_scale
 
-    nrm_dtype = xp.float32 if _half(xp, W.dtype) else W.dtype
+    nrm_dtype = xp.float32 if is_half(xp, W.dtype) else W.dtype
     Wn = W if nrm_dtype == W.dtype else xp.astype(W, nrm_dtype)
     c = pow2_scale(xp, Wn)
     Wn = Wn * c
@@ -341,8 +337,6 @@ def _newton_schulz(xp, W, schedule, scale, eps, out=None):
     The factored form needs the same three products per step (X X^T, A(cA + bI), B X) but does its
     element-wise work on the small m x m matrices instead of on the m x n iterate.
     """
-    from .backend import is_numpy_namespace
-
     if is_numpy_namespace(xp) and W.ndim >= 3:
         return _newton_schulz_numpy(W, schedule, scale, eps, out=out)
     X = _fro_normalize(xp, W, scale, eps)
@@ -501,8 +495,6 @@ def _batch_parallel(xp, fn, W, takes_out=False):
 
 
 def _use_batch_parallel(xp, W, svd=False):
-    from .backend import is_numpy_namespace
-
     if not is_numpy_namespace(xp) or W.ndim < 3:
         return False
     batch = 1
@@ -664,7 +656,7 @@ def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.
         O = _batch_parallel(xp, run, W, takes_out=True) if _use_batch_parallel(xp, W) else run(W)
         return _mT(xp, O) if tall else O
 
-    half = _half(xp, M.dtype)
+    half = is_half(xp, M.dtype)
     W = xp.astype(M, xp.float32) if half else M
     use_qdwh = method == "qdwh" or (method == "polar" and on_gpu(M))
     if use_qdwh:

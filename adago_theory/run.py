@@ -16,7 +16,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .backend import backend_name, default_rng, namespace, synchronize, to_numpy
+from .backend import backend_name, default_rng, dtype_name, namespace, synchronize, to_numpy
+from .checks import check_int
 from .norms import frobenius_norm, matrix_norms
 from .optim.base import NonFiniteGradientError, NonFiniteParameterError, Optimizer, init_all, step_all
 
@@ -116,8 +117,8 @@ def log_grid(T, num=100):
     >>> log_grid(1000, num=5).tolist()
     [0, 1, 6, 32, 178, 1000]
     """
-    T = _check_int("T", T, lo=0)
-    num = _check_int("num", num, lo=2)
+    T = check_int("T", T, lo=0)
+    num = check_int("num", num, lo=2)
     if T == 0:
         return np.zeros(1, dtype=np.int64)
     g = np.rint(np.geomspace(1.0, T, num)).astype(np.int64)
@@ -142,7 +143,7 @@ def record_steps(T, record="auto", *, num=100):
     -------
     steps : int64 array, sorted, unique
     """
-    T = _check_int("T", T, lo=0)
+    T = check_int("T", T, lo=0)
     if isinstance(record, str):
         if record == "auto":
             record = "all" if T <= AUTO_ALL_MAX else "log"
@@ -152,7 +153,7 @@ def record_steps(T, record="auto", *, num=100):
             return log_grid(T, num)
         raise ValueError(f"record must be 'auto', 'all', 'log', a step interval or a list of steps, got {record!r}")
     if isinstance(record, numbers.Integral) and not isinstance(record, bool):
-        k = _check_int("record", record, lo=1)
+        k = check_int("record", record, lo=1)
         return np.unique(np.concatenate([np.arange(0, T + 1, k), [T]])).astype(np.int64)
     try:
         s = np.asarray(list(record))
@@ -163,14 +164,6 @@ def record_steps(T, record="auto", *, num=100):
     if s.min() < 0 or s.max() > T:
         raise ValueError(f"record steps must lie in [0, T] = [0, {T}], got min {s.min()} and max {s.max()}")
     return np.unique(s).astype(np.int64)
-
-
-def _check_int(name, v, lo=None):
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-        raise TypeError(f"{name} must be an integer{'' if lo is None else f' >= {lo}'}, got {v!r}")
-    if lo is not None and v < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {v}")
-    return int(v)
 
 
 def _check_seeds(seeds):
@@ -218,12 +211,8 @@ def _check_point(X, shapes, R, xp, dtype, what):
         if tuple(A.shape) != (R, m, n):
             raise ValueError(f"{lab} must have shape (R, m, n) = {(R, m, n)}, got {tuple(A.shape)}")
         if dtype is not None and A.dtype != dtype:
-            raise TypeError(f"{lab} has dtype {_dtype_name(A.dtype)} but the problem's dtype is {_dtype_name(dtype)}")
+            raise TypeError(f"{lab} has dtype {dtype_name(A.dtype)} but the problem's dtype is {dtype_name(dtype)}")
     return Xs
-
-
-def _dtype_name(d):
-    return getattr(d, "name", None) or getattr(d, "__name__", None) or str(d)
 
 
 def _diverged(t, bad, seeds, what):
@@ -365,11 +354,11 @@ def run(optimizer, problem, T, *, seeds=(0,), stochastic=False, batch_size=None,
     >>> tr.f.shape, bool(np.all(tr.f[-1] < 1e-2 * tr.f[0]))
     ((51, 3), True)
     """
-    T = _check_int("T", T, lo=0)
+    T = check_int("T", T, lo=0)
     seeds = _check_seeds(seeds)
     stochastic = bool(stochastic)
     if batch_size is not None:
-        batch_size = _check_int("batch_size", batch_size, lo=1)
+        batch_size = check_int("batch_size", batch_size, lo=1)
     shapes = _check_problem(problem, stochastic)
     multi = len(shapes) > 1
     if isinstance(optimizer, Optimizer):

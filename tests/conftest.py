@@ -1,4 +1,11 @@
-"""Shared fixtures: the ``xp`` backend fixture (NumPy always; CuPy / PyTorch when usable)."""
+"""Shared fixtures: the backend fixtures.
+
+* ``xp`` and ``kernel_backend``: NumPy always; array_api_strict, PyTorch and CuPy when usable.
+  array_api_strict is the array-API standard and nothing more: the stand-in for CuPy on
+  machines without a GPU (as in SciPy's array-API test setup).  The kernel's tests
+  (orthogonalize, the optimizers' steps, the run loop) use these.
+* ``backend``: NumPy, PyTorch and CuPy (the libraries the problems package supports).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +31,10 @@ def _torch_usable():
     return importlib.util.find_spec("torch") is not None
 
 
+def _strict_usable():
+    return importlib.util.find_spec("array_api_strict") is not None
+
+
 _BACKENDS = [pytest.param("numpy", id="numpy")]
 _BACKENDS.append(
     pytest.param("cupy", id="cupy", marks=pytest.mark.skipif(not _cupy_usable(), reason="CuPy not importable or no GPU"))
@@ -31,6 +42,11 @@ _BACKENDS.append(
 _BACKENDS.append(
     pytest.param("torch", id="torch", marks=pytest.mark.skipif(not _torch_usable(), reason="PyTorch not importable"))
 )
+
+
+_STRICT = pytest.param("array_api_strict", id="strict",
+                       marks=pytest.mark.skipif(not _strict_usable(), reason="array_api_strict not installed"))
+_KERNEL_BACKENDS = [_BACKENDS[0], _STRICT, *_BACKENDS[1:]]
 
 
 class Backend:
@@ -47,6 +63,11 @@ class Backend:
             import cupy
 
             self.xp = array_api_compat.array_namespace(cupy.zeros(1))
+            self.device = None
+        elif name == "array_api_strict":
+            import array_api_strict
+
+            self.xp = array_api_strict
             self.device = None
         else:
             import torch
@@ -65,6 +86,8 @@ class Backend:
             import cupy
 
             return cupy.asarray(a)
+        if self.name == "array_api_strict":
+            return self.xp.asarray(a)
         import torch
 
         return torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
@@ -76,10 +99,16 @@ class Backend:
         return f"Backend({self.name})"
 
 
-@pytest.fixture(params=_BACKENDS)
+@pytest.fixture(params=_KERNEL_BACKENDS)
 def xp(request):
-    """The array-api-compat namespace of each usable backend."""
+    """The array-API namespace of each usable backend, array_api_strict included."""
     return Backend(request.param).xp
+
+
+@pytest.fixture(params=_KERNEL_BACKENDS)
+def kernel_backend(request):
+    """A :class:`Backend` for each usable backend, array_api_strict included (the kernel's tests)."""
+    return Backend(request.param)
 
 
 @pytest.fixture(params=_BACKENDS)

@@ -26,10 +26,10 @@ def test_mixed_backends_name_both():
         namespace(np.ones(2), torch.ones(2))
 
 
-def test_to_numpy_and_from_numpy_roundtrip(backend):
+def test_to_numpy_and_from_numpy_roundtrip(kernel_backend):
     a = np.arange(6.0).reshape(2, 3)
-    x = backend.asarray(a)
-    assert backend_name(x) == backend.name
+    x = kernel_backend.asarray(a)
+    assert backend_name(x) == kernel_backend.name
     assert np.array_equal(to_numpy(x), a)
     y = from_numpy(a, like=x)
     assert type(y) is type(x) and np.array_equal(to_numpy(y), a)
@@ -47,9 +47,9 @@ def test_default_rng_spec7():
         default_rng(True)
 
 
-def test_standard_normal_on_backend(backend):
-    like = backend.asarray(np.zeros(2), "float32")
-    z = standard_normal(default_rng(0, backend.xp), (1000,), like=like)
+def test_standard_normal_on_backend(kernel_backend):
+    like = kernel_backend.asarray(np.zeros(2), "float32")
+    z = standard_normal(default_rng(0, kernel_backend.xp), (1000,), like=like)
     assert type(z) is type(like) and z.dtype == like.dtype
     zh = to_numpy(z).astype(np.float64)
     assert abs(zh.mean()) < 5 * 1 / np.sqrt(1000) and abs(zh.std() - 1) < 0.1

@@ -9,16 +9,16 @@ import scipy.linalg
 from adago_theory import frobenius_norm, nuclear_norm, orthogonalize, polar_error, spectral_norm, to_numpy
 
 
-def test_norms_batched_against_scipy(backend):
+def test_norms_batched_against_scipy(kernel_backend):
     rng = np.random.default_rng(0)
     M = rng.standard_normal((3, 2, 7, 5))
-    x = backend.asarray(M)
+    x = kernel_backend.asarray(M)
     s = np.array([[scipy.linalg.svdvals(M[i, j]) for j in range(2)] for i in range(3)])
     assert np.allclose(to_numpy(nuclear_norm(x)), s.sum(-1), rtol=1e-12)
     assert np.allclose(to_numpy(spectral_norm(x)), s[..., 0], rtol=1e-12)
     assert np.allclose(to_numpy(frobenius_norm(x)), np.sqrt((M**2).sum((-2, -1))), rtol=1e-12)
     assert to_numpy(nuclear_norm(x)).shape == (3, 2)
-    x32 = backend.asarray(M, "float32")
+    x32 = kernel_backend.asarray(M, "float32")
     assert nuclear_norm(x32).dtype == x32.dtype and spectral_norm(x32).dtype == x32.dtype
 
 

@@ -90,8 +90,8 @@ def test_per_run_arrays_of_the_full_run_shape_and_skip_nonfinite():
     np.testing.assert_array_equal(s.alpha, etas)
 
 
-def test_float32_stays_float32_with_array_hyperparameters(backend):
-    X = backend.asarray(np.ones((2, 4, 3)), "float32")
+def test_float32_stays_float32_with_array_hyperparameters(kernel_backend):
+    X = kernel_backend.asarray(np.ones((2, 4, 3)), "float32")
     for opt in (muon(np.array([0.1, 0.2]), beta=np.array([0.9, 0.5])), adamw(np.array([1e-3, 1e-2])),
                 namo_d(np.array([0.1, 0.2]), c=np.array([0.5, 0.0]))):
         X1, s = opt.step(X, 0.5 * X, opt.init(X))

@@ -76,14 +76,14 @@ def test_step_leaves_X_G_and_state_untouched(name, backend):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_float32_stays_float32(name, backend):
+def test_float32_stays_float32(name, kernel_backend):
     opt = TABLE[name]()
     rng = np.random.default_rng(1)
-    X = backend.asarray(rng.standard_normal((2, 6, 4)), dtype="float32")
+    X = kernel_backend.asarray(rng.standard_normal((2, 6, 4)), dtype="float32")
     s = opt.init(X)
     for _ in range(3):
         X, s = opt.step(X, 0.5 * X + 0.1, s)
-    f32 = backend.dtype("float32")
+    f32 = kernel_backend.dtype("float32")
     assert X.dtype == f32
     for f, v in zip(s._fields, s):
         if hasattr(v, "dtype") and f != "skipped":

@@ -26,15 +26,15 @@ from test_optim_properties import NAMES, TABLE
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_nonfinite_gradient_skip_mode(name, backend):
+def test_nonfinite_gradient_skip_mode(name, kernel_backend):
     opt = TABLE[name]()
     opt_skip = skip_nonfinite(opt)
     rng = np.random.default_rng(5)
-    X = backend.asarray(rng.standard_normal((3, 6, 4)))
-    G1 = backend.asarray(rng.standard_normal((3, 6, 4)))
+    X = kernel_backend.asarray(rng.standard_normal((3, 6, 4)))
+    G1 = kernel_backend.asarray(rng.standard_normal((3, 6, 4)))
     Gh = rng.standard_normal((3, 6, 4))
     Gh[1, 0, 0] = math.nan
-    G2 = backend.asarray(Gh)
+    G2 = kernel_backend.asarray(Gh)
     s = opt_skip.init(X)
     Xa, s = opt_skip.step(X, G1, s)
     Xb, sb = opt_skip.step(Xa, G2, s)
@@ -49,7 +49,7 @@ def test_nonfinite_gradient_skip_mode(name, backend):
         if f not in ("count", "alpha", "alpha_cols") and hasattr(v, "shape"):
             np.testing.assert_array_equal(to_numpy(v)[1], to_numpy(getattr(s.inner, f))[1], err_msg=f)
     # runs 0 and 2 stepped exactly as in raise mode
-    Xc, _ = opt.step(Xa, backend.asarray(np.where(np.isnan(Gh), 0.0, Gh)), s.inner)
+    Xc, _ = opt.step(Xa, kernel_backend.asarray(np.where(np.isnan(Gh), 0.0, Gh)), s.inner)
     for r in (0, 2):
         np.testing.assert_allclose(Xb_h[r], to_numpy(Xc)[r], rtol=1e-12, atol=1e-14)
 

@@ -147,11 +147,11 @@ def test_empty_matrix():
 # ---------------------------------------------------------------- dtypes and backends
 
 @pytest.mark.parametrize("method", ["svd", "polar", "qdwh", "newton-schulz"])
-def test_dtype_and_backend_kept(backend, method):
+def test_dtype_and_backend_kept(kernel_backend, method):
     rng = np.random.default_rng(3)
     M64 = rng.standard_normal((2, 10, 6))
     for dt, tol in [("float32", 1e-4), ("float64", 1e-10)]:
-        M = backend.asarray(M64, dt)
+        M = kernel_backend.asarray(M64, dt)
         kw = {"coeffs": "polar-express"} if method == "newton-schulz" else {}
         O = orthogonalize(M, method, **kw)
         assert O.dtype == M.dtype
