@@ -9,6 +9,7 @@ oracle's answers only** (never from the optimizer's state):
 * ``gfro[t-1]`` :math:`= \|G_t\|_F` (the stochastic gradient the optimizer was given at step :math:`t`);
 * ``step_op[t-1]`` :math:`= \|\Theta_t - \Theta_{t-1}\|_{op}`, the measured step size (for an update
   :math:`\alpha_t\,\mathrm{Orth}(M_t)` with exact orthogonalization this is :math:`\alpha_t`);
+* ``step_fro[t-1]`` :math:`= \|\Theta_t - \Theta_{t-1}\|_F`;
 * ``inner[t-1]`` :math:`= \langle\nabla f(\Theta_{t-1}), \Theta_{t-1} - \Theta_t\rangle` (the first-order
   decrease; for :math:`\alpha_t\mathrm{Orth}(M_t)` it is :math:`\alpha_t\langle\nabla_{t-1}, O_t\rangle`).
 
@@ -119,6 +120,7 @@ def trajectories(opt, oracle, T, *, seed):
     gfro = np.empty((T, R))
     gfx = np.empty((T, R))
     step = np.empty((T, R))
+    stepf = np.empty((T, R))
     inner = np.empty((T, R))
     f0 = oracle.value(X)
     g0 = None
@@ -134,17 +136,19 @@ def trajectories(opt, oracle, T, *, seed):
         Xn = np.asarray(Xn, dtype=np.float64)
         if not np.all(np.isfinite(Xn)):
             step[t:] = np.inf
+            stepf[t:] = np.inf
             gnuc[t + 1:] = np.inf
             gfro[t + 1:] = np.inf
             inner[t:] = -np.inf
             gfx[t + 1:] = np.inf
-            return {"gnuc": gnuc, "gfro": gfro, "step_op": step, "inner": inner, "gfro_exact": gfx, "f0": f0,
+            return {"gnuc": gnuc, "gfro": gfro, "step_op": step, "inner": inner, "gfro_exact": gfx, "step_fro": stepf, "f0": f0,
                     "grad0_fro": g0, "diverged": True}
         D = Xn - X
         step[t] = _op(D)
+        stepf[t] = np.sqrt(np.sum(D * D, axis=(-2, -1)))
         inner[t] = -np.sum(Gx * D, axis=(-2, -1))
         X = Xn
-    return {"gnuc": gnuc, "gfro": gfro, "step_op": step, "inner": inner, "gfro_exact": gfx, "f0": f0,
+    return {"gnuc": gnuc, "gfro": gfro, "step_op": step, "inner": inner, "gfro_exact": gfx, "step_fro": stepf, "f0": f0,
             "grad0_fro": g0, "diverged": False}
 
 
