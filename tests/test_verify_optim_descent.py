@@ -16,7 +16,10 @@ def result():
 
 
 def test_quick_verdict_positive_and_control_negative(result):
-    assert result.verdict is True, result.verdict_text
+    assert result.status == "pass", result.verdict_text
+    assert set(result.measured) >= {"least_squares", "logistic"}     # quick mode judges both problems
+    for n in ("least_squares", "logistic"):
+        assert result.measured[n]["slope"] <= result.predicted[n]["slope_at_most"]
     assert result.negative_control["verdict"] is False, result.negative_control["verdict_text"]
     m, p = result.measured["least_squares"], result.predicted["least_squares"]
     assert np.all(np.asarray(m["n_violations"]) == 0)
@@ -102,3 +105,26 @@ def test_bad_arguments():
         check_adago_descent(quick=True, horizons=[5, 10])
     with pytest.raises(ValueError, match="eps"):
         adago_deterministic_bound(10, Delta=1.0, L_op=1.0, eps=0.0, eta=1.0, gamma=1.0, v0=1.0)
+
+
+def _stalled_adago(eta, **kw):
+    """An AdaGO that does not converge: the step is applied to a copy that is thrown away (X never moves)."""
+    from adago_theory.optim import Optimizer, adago
+
+    opt = adago(eta, **kw)
+    return Optimizer(opt.init, lambda X, G, s: (X, opt.step(X, G, s)[1]))
+
+
+def _eta_twice(eta, **kw):
+    from adago_theory.optim import Optimizer, adago
+
+    opt = adago(eta, **kw)
+    return Optimizer(opt.init, lambda X, G, s: (lambda Xn, s2: (X - eta * (X - Xn), s2))(*opt.step(X, G, s)))
+
+
+@pytest.mark.parametrize("mutant", [_stalled_adago, _eta_twice])
+def test_mutants_killed(mutant):
+    """Quick mode does not pass an AdaGO that does not converge (slope criterion) or takes eta * alpha_t steps."""
+    r = check_adago_descent(quick=True, rng=7, factories={"adago": mutant})
+    assert r.status == "fail", r.verdict_text
+    assert "fitted slope" in r.verdict_text

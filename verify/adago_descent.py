@@ -34,20 +34,25 @@ from adago_theory import default_rng, run, to_numpy
 
 from ._factories import resolve, uses
 from ._runs import as_horizons, check_backend, check_int, draw_seeds, horizon_grid
+from ._setup import adago_alpha, outcome
 from ._runs import negative_control as _negative
 from ._runs import no_minor_labels
 from .fit import fit_rate
 from .result import CheckResult
 
-__all__ = ["check_adago_descent", "plot_adago_descent", "adago_deterministic_bound", "descent_slack"]
+__all__ = ["check_adago_descent", "plot_adago_descent", "adago_deterministic_bound", "descent_slack", "PREREGISTERED"]
 
-#: The clamp, floor of the accumulator and momentum of the check (ours; gamma as pytorch_optimizer, theory.md §1.2).
-GAMMA, V0 = 10.0, 1e-6
-#: Rounding margin of the per-step inequality, in units of u * (|f_{t-1}| + |f_t| + alpha ||g||_* + L alpha^2/2).
-ROUND_C = 64.0
-#: Momentum of the negative control (the inequality is specific to beta = 0), run on the horizons up to CONTROL_T_MAX.
-BETA_CONTROL = 0.9
-CONTROL_T_MAX = 1000
+#: Fixed before the runs (issue 11 item 6).  gamma, v0: the clamp and accumulator floor (ours; gamma as
+#: pytorch_optimizer, theory.md §1.2); round_c: rounding margin of the per-step inequality, in units of
+#: u * (|f_{t-1}| + |f_t| + alpha ||g||_* + L alpha^2/2); slope_margin: criterion (iii), the fitted slope of
+#: min_t ||grad f||_* may exceed the slope of B(T) fitted on the same horizons by at most this much;
+#: beta_control: momentum of the negative control (the inequality is specific to beta = 0), on horizons <= 1000.
+PREREGISTERED = dict(gamma=10.0, v0=1e-6, round_c=64.0, slope_margin=0.1, beta_control=0.9, control_t_max=1000,
+                     seeds=8, horizons=(10, 10_000, 7), horizons_quick=(10, 316, 4),
+                     problems=("least_squares", "logistic"))
+GAMMA, V0 = PREREGISTERED["gamma"], PREREGISTERED["v0"]
+ROUND_C = PREREGISTERED["round_c"]
+BETA_CONTROL, CONTROL_T_MAX = PREREGISTERED["beta_control"], PREREGISTERED["control_t_max"]
 
 
 def adago_deterministic_bound(T, *, Delta, L_op, eps, eta, gamma, v0, theory_md=False):
@@ -95,16 +100,23 @@ def descent_slack(f, alpha, grad_nuc, L_op):
     return slack, tol
 
 
-def _problems(rng, backend, quick):
+def _problems(rng, backend):
+    """The claim's two problems (quick mode too: it only has fewer horizons)."""
     from problems import make_matrix_least_squares, make_matrix_logistic
 
-    out = {"least_squares": make_matrix_least_squares(10, 6, kappa_A=10.0, rng=rng, backend=backend)}
-    if not quick:
-        out["logistic"] = make_matrix_logistic(10, 6, kappa_A=10.0, rng=rng, backend=backend)
-    return out
+    return {"least_squares": make_matrix_least_squares(10, 6, kappa_A=10.0, rng=rng, backend=backend),
+            "logistic": make_matrix_logistic(10, 6, kappa_A=10.0, rng=rng, backend=backend)}
+
+
+def _alpha_rows(grad_fro, eta, eps):
+    """AdaGO's alpha_t recomputed by hand from ||grad f(Theta_{t-1})||_F (rows 1..T; row 0 NaN, like the trace)."""
+    a, _ = adago_alpha(np.asarray(grad_fro)[:-1], eta=eta, gamma=GAMMA, eps=eps, v0=V0)
+    return np.concatenate([np.full((1,) + a.shape[1:], np.nan), a])
 
 
 def _run_horizons(F, P, Ts, seeds, beta, Delta_bar, inf_f):
+    """measure: one AdaGO batch per horizon; the per-step slack uses alpha_t recomputed from the gradients the run
+    saw (deterministic: G_t = grad f(Theta_{t-1})), never the optimizer's state."""
     L = P.constants.L_op
     c = math.sqrt(2.0 * Delta_bar / L)
     out = {"min_grad": [], "bound": [], "bound_theory_md": [], "max_slack": [], "n_violations": [], "eps": [],
@@ -113,7 +125,8 @@ def _run_horizons(F, P, Ts, seeds, beta, Delta_bar, inf_f):
         T = int(T)
         eps, eta = c / math.sqrt(T), c
         tr = run(F["adago"](eta, gamma=GAMMA, eps=eps, beta=beta, v0=V0, orth="svd"), P, T, seeds=seeds, record="all")
-        slack, tol = descent_slack(tr.f, tr.alpha, tr.grad_nuc, L)
+        alpha = _alpha_rows(tr.grad_fro, eta, eps)
+        slack, tol = descent_slack(tr.f, alpha, tr.grad_nuc, L)
         out["max_slack"].append(np.max(slack / np.maximum(tol, 1e-300), axis=0))
         out["n_violations"].append(np.sum(slack > tol, axis=0))
         out["min_grad"].append(np.min(tr.grad_nuc[:-1], axis=0))
@@ -123,7 +136,7 @@ def _run_horizons(F, P, Ts, seeds, beta, Delta_bar, inf_f):
                                                                 gamma=GAMMA, v0=V0, theory_md=True))
         out["eps"].append(eps)
         if T == int(Ts[-1]):
-            scale = tr.alpha[1:] * tr.grad_nuc[:-1] + 0.5 * L * tr.alpha[1:] ** 2
+            scale = alpha[1:] * tr.grad_nuc[:-1] + 0.5 * L * alpha[1:] ** 2
             out["curves"] = {"rel_slack_max": np.max(slack / scale, axis=1),
                              "rel_slack_median": np.median(slack / scale, axis=1)}
     for k in ("min_grad", "bound", "bound_theory_md", "max_slack", "n_violations"):
@@ -141,6 +154,10 @@ def check_adago_descent(*, horizons=None, seeds=None, backend="numpy", quick=Fal
     :math:`f(\Theta_t) \le f(\Theta_{t-1}) - \alpha_t\|\nabla f(\Theta_{t-1})\|_* + \tfrac{L_{op}}2\alpha_t^2`.
     (ii) At every horizon :math:`T`, :math:`\min_{t<T}\|\nabla f(\Theta_t)\|_* \le B(T)` (module docstring),
     with :math:`\varepsilon = c^\star/\sqrt T`, :math:`c^\star = \sqrt{2\bar\Delta/L_{op}}`.  Upper bounds.
+    (iii) So the run converges: the fitted log-log slope of :math:`\min_{t<T}\|\nabla f(\Theta_t)\|_*`
+    against :math:`T` is at most the slope of :math:`B(T)` fitted on the same horizons plus 0.1.
+    :math:`\alpha_t` in (i) is AdaGO's rule *recomputed by hand* from the gradients the run saw
+    (:func:`verify._setup.adago_alpha`), never read from the optimizer's state.
 
     **Source.** ``theory.md`` §1.3, "a bound one can prove and test (not the paper's theorem)"
     [derived there, re-derived here; sharper by dropping the "1 +"]; the descent lemma uses the
@@ -150,7 +167,7 @@ def check_adago_descent(*, horizons=None, seeds=None, backend="numpy", quick=Fal
 
     **Setting.** Deterministic AdaGO (:math:`\beta = 0`, :math:`\gamma = 10`, :math:`v_0 = 10^{-6}`,
     exact orthogonalization, :math:`\eta = c^\star`) on matrix least squares (10 × 6,
-    :math:`\kappa(A) = 10`, :math:`f^\star = 0`) and, in full mode, matrix logistic regression
+    :math:`\kappa(A) = 10`, :math:`f^\star = 0`) and matrix logistic regression
     (10 × 6; :math:`\inf f \ge 0` so :math:`\Delta \le f(\Theta_0)`, which keeps the bound valid);
     horizons 10 .. 316 (quick) or 10 .. 10⁴; :math:`S = 8` seeds (initial points) in one batch;
     :math:`\bar\Delta` the seed mean of :math:`f(\Theta_0) - \inf f`.
@@ -158,10 +175,12 @@ def check_adago_descent(*, horizons=None, seeds=None, backend="numpy", quick=Fal
     **Measured quantity.** The slack of (i) at every step (normalized by a rounding tolerance
     :math:`64u(|f_{t-1}| + |f_t| + \alpha_t\|\nabla f\|_* + L\alpha_t^2/2)`), and
     :math:`\min_{t<T}\|\nabla f(\Theta_t)\|_*` per horizon and seed next to :math:`B(T)`; the fitted
-    slope of the latter (reported; :math:`B` predicts :math:`-1/2` up to the logarithm).
+    slope of the latter next to the slope of :math:`B(T)` (about :math:`-1/2` up to the logarithm).
 
     **Pass criterion.** (i) slack :math:`\le` tolerance at every step of every run and horizon;
-    (ii) measured :math:`\le B(T)` for every seed and horizon.  *Negative control*: momentum
+    (ii) measured :math:`\le B(T)` for every seed and horizon; (iii) as stated
+    (thresholds in :data:`PREREGISTERED`; quick mode: the same criteria on 4 horizons).  *Negative
+    control* (the nearest setting where the hypothesis :math:`\beta = 0` fails): momentum
     :math:`\beta = 0.9` (then :math:`O_t = \mathrm{Orth}(M_t)` and :math:`\langle\nabla f, O_t\rangle <
     \|\nabla f\|_*` in general), on the horizons up to 1000, must violate (i) at some step.
 
@@ -184,13 +203,14 @@ def check_adago_descent(*, horizons=None, seeds=None, backend="numpy", quick=Fal
     F = resolve(factories)
     g = default_rng(rng)
     backend = check_backend(backend)
-    S = check_int("seeds", 8 if seeds is None else seeds, lo=1)
-    Ts = as_horizons(horizon_grid(10, 316, 4) if (horizons is None and quick) else
-                     horizon_grid(10, 10_000, 7) if horizons is None else horizons)
-    probs = _problems(g, backend, quick)
+    S = check_int("seeds", PREREGISTERED["seeds"] if seeds is None else seeds, lo=1)
+    pre = PREREGISTERED
+    Ts = as_horizons(horizon_grid(*pre["horizons_quick"]) if (horizons is None and quick) else
+                     horizon_grid(*pre["horizons"]) if horizons is None else horizons)
+    probs = _problems(g, backend)
     seeds_ = draw_seeds(g, S)
     res, ctrl = {}, {}
-    ok1 = ok2 = True
+    ok1 = ok2 = ok3 = True
     for name, P in probs.items():
         inf_f = P.constants.f_star if P.constants.f_star is not None else 0.0
         f0 = np.array([float(np.asarray(to_numpy(P.value(P.initial_point(s, runs=1))))[0]) for s in seeds_])
@@ -198,20 +218,25 @@ def check_adago_descent(*, horizons=None, seeds=None, backend="numpy", quick=Fal
         res[name] = _run_horizons(F, P, Ts, seeds_, 0.0, Delta_bar, inf_f)
         ok1 &= bool(np.all(res[name]["n_violations"] == 0))
         ok2 &= bool(np.all(res[name]["min_grad"] <= res[name]["bound"]))
-        ctrl[name] = _run_horizons(F, P, Ts[Ts <= max(CONTROL_T_MAX, int(Ts[0]))], seeds_, BETA_CONTROL, Delta_bar, inf_f)
+        Tc = Ts[Ts <= max(CONTROL_T_MAX, int(Ts[0]))][: 2 if quick else None]
+        ctrl[name] = _run_horizons(resolve(), P, Tc, seeds_, BETA_CONTROL, Delta_bar, inf_f)
         res[name]["fit"] = fit_rate(Ts, res[name]["min_grad"], rng=g)
+        # predict: the slope of the bound B(T) itself on the same horizons; judge (iii) against it
+        res[name]["bound_slope"] = float(fit_rate(Ts, res[name]["bound"], rng=g).slope)
+        ok3 &= bool(res[name]["fit"].slope <= res[name]["bound_slope"] + pre["slope_margin"])
         res[name]["inf_f"] = inf_f
         res[name]["Delta_bar"] = Delta_bar
         res[name]["L_op"] = P.constants.L_op
-    verdict = ok1 and ok2
+    verdict = ok1 and ok2 and ok3
     ctrl_ok = all(bool(np.all(c["n_violations"] == 0)) and bool(np.all(c["min_grad"] <= c["bound"]))
                   for c in ctrl.values())
     parts = []
     for name, r in res.items():
         parts.append(f"{name}: max slack/tol {float(np.max(r['max_slack'])):.3g} (<= 1 needed), "
                      f"{int(np.sum(r['n_violations']))} violations; min_t ||grad f||_* / B(T) <= "
-                     f"{float(np.max(r['min_grad'] / r['bound'])):.3g} (<= 1 needed); fitted slope "
-                     f"{r['fit'].slope:.3f} (B(T) ~ log T / sqrt T)")
+                     f"{float(np.max(r['min_grad'] / r['bound'])):.3g} (<= 1 needed); (iii) fitted slope "
+                     f"{r['fit'].slope:.3f} vs B(T)'s {r['bound_slope']:.3f} on the same horizons (<= "
+                     f"{r['bound_slope'] + pre['slope_margin']:.3f} needed: it converges)")
     cparts = [f"{n}: {int(np.sum(c['n_violations']))} violating steps, max slack/tol "
               f"{float(np.max(c['max_slack'])):.3g}" for n, c in ctrl.items()]
     negative = _negative(
@@ -226,7 +251,9 @@ def check_adago_descent(*, horizons=None, seeds=None, backend="numpy", quick=Fal
     for n, r in res.items():
         measured[n] = {"min_grad_nuc": r["min_grad"], "max_slack_over_tol": r["max_slack"],
                        "n_violations": r["n_violations"], "curves": r["curves"], "slope": r["fit"].slope}
-        predicted[n] = {"bound": r["bound"], "bound_theory_md": r["bound_theory_md"], "max_slack_over_tol": 1.0,
+        predicted.setdefault(n, {})
+        predicted[n] = {"bound_slope": r["bound_slope"], "slope_at_most": r["bound_slope"] + pre["slope_margin"],
+                        "bound": r["bound"], "bound_theory_md": r["bound_theory_md"], "max_slack_over_tol": 1.0,
                         "eps": r["eps"], "c_star": r["c"], "Delta_bar": r["Delta_bar"], "L_op": r["L_op"],
                         "inf_f": r["inf_f"]}
     measured["seconds"] = time.perf_counter() - t0
@@ -250,7 +277,8 @@ def check_adago_descent(*, horizons=None, seeds=None, backend="numpy", quick=Fal
         verdict=verdict,
         verdict_text="; ".join(parts),
         negative_control=negative,
-        params=dict(seeds=seeds_, S=S, horizons=Ts, beta=0.0, gamma=GAMMA, v0=V0, orth="svd", eta="c*",
+        outcome=outcome(mechanism=verdict and not ctrl_ok),
+        params=dict(preregistered=PREREGISTERED, seeds=seeds_, S=S, horizons=Ts, beta=0.0, gamma=GAMMA, v0=V0, orth="svd", eta="c*",
                     eps="c*/sqrt(T)", c_star="sqrt(2 Delta_bar / L_op)", round_c=ROUND_C,
                     beta_control=BETA_CONTROL, problems=list(probs), backend=backend, quick=bool(quick)),
         quick=bool(quick),
