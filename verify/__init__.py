@@ -25,6 +25,9 @@ from .ns_error import check_ns_error, jordan_band, plot_ns_error, scalar_orbit
 from .null_gradient import check_null_gradient, plot_null_gradient
 from .orthogonality import check_orthogonality, plot_orthogonality
 from .polargrad import check_polargrad, plot_polargrad
+from .rate_tightness import check_adago_rate_tight, plot_adago_rate_tight
+from .namo_rate import check_namo_d_rate, check_namo_rate, plot_namo_d_rate, plot_namo_rate
+from .inexact_rate import check_inexact_rate, plot_inexact_rate
 from .result import KINDS, PROVENANCES, CheckResult
 from .runner import load_results, run_checks, summary_table, write_results
 from .symbolic import check_symbolic_facts, plot_symbolic_facts
@@ -42,6 +45,10 @@ CHECKS = {
     "isotropic_curvature": (check_isotropic_curvature, plot_isotropic_curvature),         # item 8
     "symbolic_facts": (check_symbolic_facts, plot_symbolic_facts),                        # item 9
     "hyperparams": (check_hyperparams, plot_hyperparams),                                 # item 10
+    "adago_rate_tight": (check_adago_rate_tight, plot_adago_rate_tight),                  # issue 12, item 2
+    "namo_rate": (check_namo_rate, plot_namo_rate),                                       # issue 12, item 5
+    "namo_d_rate": (check_namo_d_rate, plot_namo_d_rate),                                 # issue 12, item 5
+    "inexact_rate": (check_inexact_rate, plot_inexact_rate),                              # issue 12, item 7
 }
 
 __all__ = [
@@ -54,6 +61,14 @@ __all__ = [
     "local_slopes",
     "ols_slope",
     "rate_verdict",
+    "check_adago_rate_tight",
+    "plot_adago_rate_tight",
+    "check_namo_rate",
+    "plot_namo_rate",
+    "check_namo_d_rate",
+    "plot_namo_d_rate",
+    "check_inexact_rate",
+    "plot_inexact_rate",
     "run_checks",
     "load_results",
     "write_results",
