@@ -100,3 +100,111 @@ def test_load_results_rejects_foreign_files(tmp_path):
     with pytest.raises(ValueError, match="schema"):
         load_results(p)
     assert load_results(tmp_path / "missing")["checks"] == {}
+
+
+# --------------------------------------------------------------------------- bring your own optimizer, --mutants
+
+from verify._factories import resolve, uses  # noqa: E402
+
+
+@uses("adago")
+def _adago_descends(*, quick=False, rng=None, factories=None):
+    """AdaGO halves ||X||^2 in 30 steps on f = ||X||^2/2."""
+    import numpy as np
+
+    opt = resolve(factories)["adago"](0.2, gamma=10.0, eps=1e-3, beta=0.0)
+    X = np.ones((3, 2))
+    s = opt.init(X)
+    for _ in range(30):
+        X, s = opt.step(X, X.copy(), s)
+    return CheckResult(name="descends", claim="c", claim_math="x", source="s", provenance="derived here",
+                       kind="qualitative", measured={"f": float(np.sum(X * X) / 2)}, predicted={"f": 1.5},
+                       fit=None, verdict=bool(np.sum(X * X) < 3.0), verdict_text="descends",
+                       negative_control={"verdict": False}, params={"preregistered": {"factor": 0.5}}, quick=quick)
+
+
+@pytest.fixture
+def adago_registry(monkeypatch):
+    reg = {"descends": (_adago_descends, None), "other": (_fake(True, False), None)}
+    monkeypatch.setattr(verify, "CHECKS", reg)
+    return reg
+
+
+@pytest.mark.parametrize("spec, match", [
+    ("adago=no_such_pkg.mod:fn", "cannot import 'no_such_pkg.mod'"),
+    ("adago=verify.mutants:no_such_fn", "has no attribute 'no_such_fn'"),
+    ("adago=adago_theory.optim:muon", "cannot be called as adago"),
+    ("adago=verify.result:to_jsonable", "cannot be called as adago"),
+    ("adagoo=verify.mutants:adago_ns1", "unknown optimizer name 'adagoo'"),
+    ("adago", "expected NAME=package.module:factory"),
+    ("adago=adago_theory.optim:Optimizer", "adago"),
+])
+def test_bad_substitute_exits_2_with_one_line_before_any_check(adago_registry, tmp_path, capsys, spec, match):
+    assert main(["--substitute", spec, "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    cap = capsys.readouterr()
+    assert len(cap.err.strip().splitlines()) == 1 and match in cap.err
+    assert cap.out == "" and not (tmp_path / "o").exists()
+
+
+def test_substitute_runs_the_checks_that_use_it_and_says_so(adago_registry, tmp_path, capsys):
+    out = tmp_path / "o"
+    code = main(["--substitute", "adago=verify.mutants:adago_eta_twice", "--out", str(out), "--no-progress",
+                 "--claims", str(tmp_path / "claims.md")])
+    text = capsys.readouterr().out
+    assert code == 1  # eta applied twice: AdaGO no longer halves the loss in 30 steps
+    assert "substituted: adago = verify.mutants:adago_eta_twice" in text
+    row = [ln for ln in text.splitlines() if ln.startswith("descends")][0]
+    assert row.split()[1] == "FAIL"
+    assert [ln for ln in text.splitlines() if ln.startswith("other")][0].split()[1] == "N/A"
+    doc = load_results(out)
+    assert doc["substitutions"] == {"adago": "verify.mutants:adago_eta_twice"}
+    assert doc["checks"]["descends"]["substituted"] == {"adago": "verify.mutants:adago_eta_twice"}
+    assert doc["checks"]["descends"]["thresholds"] == {"factor": 0.5}
+    assert "other" in doc["not_applicable"]
+    claims = (tmp_path / "claims.md").read_text()
+    assert "**Substituted optimizers:** `adago` = `verify.mutants:adago_eta_twice`" in claims
+
+
+def test_real_optimizer_substituted_for_itself_passes(adago_registry, tmp_path, capsys):
+    assert main(["--substitute", "adago=adago_theory.optim:adago", "--out", str(tmp_path / "o"),
+                 "--no-progress", "--verbose"]) == 0
+    text = capsys.readouterr().out
+    assert "=== descends: PASS" in text and "predicted:" in text and "factor: 0.5" in text
+
+
+def test_mutants_cli_on_a_tiny_registry(adago_registry, tmp_path, capsys):
+    out = tmp_path / "o"
+    code = main(["--mutants", "--mutant", "adago_eta_twice", "--mutant", "adago_ns1", "--out", str(out),
+                 "--no-progress", "--workers", "1", "--kill-page", str(tmp_path / "kill-matrix.md")])
+    text = capsys.readouterr().out
+    # ns1 is an inexact orthogonalizer: still a descent method, it survives this (toy) registry
+    assert code == 1 and "survivors: adago_ns1" in text
+    km = load_results(out)["kill_matrix"]
+    assert km["killed_by"]["adago_eta_twice"] == ["descends"]
+    assert km["cells"]["adago_ns1"]["other"]["cell"] == "n/a"
+    assert (out / "kill_matrix.png").stat().st_size > 5_000
+    page = (tmp_path / "kill-matrix.md").read_text()
+    assert "# Kill matrix" in page and "(o/kill_matrix.png)" in page
+
+
+@pytest.mark.parametrize("argv", [["--mutants", "--substitute", "adago=verify.mutants:adago_ns1"],
+                                  ["--mutant", "adago_ns1"], ["--mutants", "--mutant", "nope"],
+                                  ["--mutants", "--workers", "0"]])
+def test_mutants_argument_errors_exit_2(argv, capsys):
+    assert main(argv + ["--no-progress"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_claims_page_names_the_commit_and_the_four_outcomes(tmp_path):
+    base = dict(claim="c", claim_math="x", source="s", provenance="seed text", kind="qualitative", measured={},
+                predicted={}, fit=None, verdict_text="t")
+    res = {n: CheckResult(name=n, verdict=v, outcome=o, **base) for n, v, o in
+           [("a", True, ""), ("b", False, ""), ("c", False, "not reproduced"), ("d", True, "not judged")]}
+    doc = {"checks": {n: dict(r.to_dict(), commit={"sha": "abcdef0123456789", "dirty": False})
+                      for n, r in res.items()}, "commit": {"sha": "abcdef0123456789", "dirty": False}}
+    md = claims_table(doc, registry={n: (None, None) for n in res})
+    assert "Generated from results computed at commit `abcdef012345`." in md
+    rows = {ln.split("`")[1]: ln for ln in md.splitlines() if ln.startswith("| ") and "`" in ln}
+    assert "| PASS (full" in rows["a"] and "| FAIL (full" in rows["b"]
+    assert "| NOT REPRODUCED (full" in rows["c"] and "| NOT JUDGED (full" in rows["d"]
+    assert "**NOT REPRODUCED** = a claim of the seeds" in md and "**NOT JUDGED**" in md

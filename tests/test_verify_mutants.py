@@ -12,7 +12,8 @@ from verify._factories import NAMES
 from verify.mutants import MUTANTS, Mutant
 
 #: Hyperparameters that make every mechanism act within a few steps (||G|| > gamma; the floor eps above the
-#: adaptive part from step 3 on, gradient norms that change from step to step; several distinct column norms for NAMO-D).
+#: adaptive part from step 3 on, gradient norms that change from step to step; several distinct column norms
+#: for NAMO-D).
 TYPICAL = {
     "adago": ((0.1,), {"gamma": 0.5, "eps": 0.06, "beta": 0.9, "orth": "svd"}),
     "namo": ((0.05,), {"orth": "svd"}),
@@ -50,6 +51,9 @@ def test_catalogue_shape():
         assert "Violates" in doc and "Expected killers" in doc, name
         for check, why in m.equivalent_for:
             assert isinstance(check, str) and why
+            assert check not in m.expected_killers, (name, check)
+        for check in m.expected_killers:  # the docstring names every expected killer
+            assert f"``{check}``" in doc, (name, check)
 
 
 @pytest.mark.parametrize("name", list(MUTANTS))
