@@ -9,6 +9,11 @@ registered in :data:`CHECKS` as ``name: (check_fn, plot_fn)``.  Run them with
 ``python -m verify [NAMES] [--quick] [--out DIR]`` (or :func:`run_checks`).  A new check is
 a new module plus one line in :data:`CHECKS`.
 
+Bring your own optimizer: ``run_checks(substitute={"adago": my_adago})`` or
+``python -m verify --substitute adago=mypkg.opt:adago`` runs the checks on your factory.
+:data:`MUTANTS` (:mod:`verify.mutants`) are plausible mistakes the checks must catch;
+``python -m verify --mutants`` measures which check kills which (:func:`kill_matrix`).
+
 Importing this package imports neither matplotlib nor SymPy (checks and plots import what
 they need when called).
 """
@@ -28,8 +33,11 @@ from .polargrad import check_polargrad, plot_polargrad
 from .rate_tightness import check_adago_rate_tight, plot_adago_rate_tight
 from .namo_rate import check_namo_d_rate, check_namo_rate, plot_namo_d_rate, plot_namo_rate
 from .inexact_rate import check_inexact_rate, plot_inexact_rate
+from .deterministic_rate import check_deterministic_rate, plot_deterministic_rate
 from .result import KINDS, PROVENANCES, CheckResult
 from .runner import load_results, run_checks, summary_table, write_results
+from .mutants import MUTANTS, Mutant
+from .kill_matrix import kill_matrix
 from .symbolic import check_symbolic_facts, plot_symbolic_facts
 
 #: The registry: name -> (check_fn, plot_fn), in the order of issue 5's list.
@@ -49,10 +57,16 @@ CHECKS = {
     "namo_rate": (check_namo_rate, plot_namo_rate),                                       # issue 12, item 5
     "namo_d_rate": (check_namo_d_rate, plot_namo_d_rate),                                 # issue 12, item 5
     "inexact_rate": (check_inexact_rate, plot_inexact_rate),                              # issue 12, item 7
+    "deterministic_rate": (check_deterministic_rate, plot_deterministic_rate),            # issue 12, item 3
 }
 
 __all__ = [
     "CHECKS",
+    "MUTANTS",
+    "Mutant",
+    "kill_matrix",
+    "check_deterministic_rate",
+    "plot_deterministic_rate",
     "CheckResult",
     "PROVENANCES",
     "KINDS",
