@@ -153,3 +153,48 @@ def test_rate_verdict_bad_input():
         rate_verdict(f, -0.5, -1.0)
     with pytest.raises(ValueError, match="direction"):
         rate_verdict(f, -0.5, 0.1, direction="sideways")
+
+
+# --------------------------------------------------------------------------- hierarchical bootstrap (issue 12)
+
+from verify.fit import fit_rate_hierarchical, hierarchical_resample  # noqa: E402
+
+
+def test_hierarchical_resample_draws_instances_then_seeds():
+    # G[i, s, k] = 100 i + s: a resample's mean reveals which instances and seeds were drawn
+    I, S, K = 3, 4, 2
+    G = (100.0 * np.arange(I)[:, None, None] + np.arange(S)[None, :, None]) * np.ones((1, 1, K))
+    means = hierarchical_resample(G, 5000, np.random.default_rng(0))
+    assert means.shape == (5000, K)
+    np.testing.assert_allclose(means[:, 0], means[:, 1])           # one run keeps its pairing across horizons
+    # the mean over resamples is the pooled mean, its variance the two-stage variance (by hand)
+    assert means[:, 0].mean() == pytest.approx(G[..., 0].mean(), rel=2e-2)
+    inst = 100.0 * np.arange(I)
+    var_hand = np.var(inst) / I + np.var(np.arange(S)) / (I * S)
+    assert means[:, 0].var() == pytest.approx(var_hand, rel=0.1)
+
+
+def test_hierarchical_ci_widens_when_instances_disagree():
+    g = np.random.default_rng(1)
+    rho = -0.25 + 0.04 * g.standard_normal((5, 1, 1))             # instance-specific exponents
+    G = T ** rho * np.exp(0.01 * g.standard_normal((5, 6, T.size)))
+    h = fit_rate_hierarchical(T, G, rng=2)
+    s = fit_rate(T, G.reshape(30, T.size), rng=2)
+    assert h.slope == pytest.approx(s.slope, abs=1e-12)            # same point estimate (pooled mean)
+    assert (h.ci[1] - h.ci[0]) > 1.5 * (s.ci[1] - s.ci[0])
+    assert h.ci_name.startswith("hierarchical") and h.n_seeds == 30
+    # slope of the pooled log-mean by hand
+    y = np.log(G.mean(axis=(0, 1)))
+    assert h.slope == pytest.approx(np.polyfit(np.log(T), y, 1)[0], rel=1e-12)
+
+
+def test_hierarchical_fit_window_and_bad_input():
+    G = np.ones((2, 2, T.size)) * T ** -0.5
+    f = fit_rate_hierarchical(T, G, x_min=1000, rng=0)
+    assert f.fitted.tolist() == (T >= 1000).tolist() and f.slope == pytest.approx(-0.5)
+    with pytest.raises(ValueError, match="instances"):
+        fit_rate_hierarchical(T, G[:1], rng=0)
+    with pytest.raises(ValueError, match="shape"):
+        fit_rate_hierarchical(T, G[0], rng=0)
+    with pytest.raises(ValueError, match="n_resamples"):
+        fit_rate_hierarchical(T, G, n_resamples=10)
