@@ -91,7 +91,7 @@ def _init(P, rng, runs):
 
 def make_hard_chain(T=10_000, *, r=2, sigma2=1.0, L=1.0, Delta=1.0, m=None, backend="numpy", dtype="float64",
                     device=None, rng=None):
-    r"""``r`` independent probability-:math:`p` zero chains, chain :math:`i` on row :math:`i`, columns of block :math:`i`.
+    r"""``r`` independent probability-:math:`p` zero chains: chain :math:`i` on row :math:`i`, column block :math:`i`.
 
     **Source.**  The chain and the probability-:math:`p` oracle are those of
     :func:`problems.make_noise_dominated` (Arjevani, Carmon, Duchi, Foster, Srebro & Woodworth 2019/2023,

@@ -141,7 +141,8 @@ def trajectories(opt, oracle, T, *, seed):
             gfro[t + 1:] = np.inf
             inner[t:] = -np.inf
             gfx[t + 1:] = np.inf
-            return {"gnuc": gnuc, "gfro": gfro, "step_op": step, "inner": inner, "gfro_exact": gfx, "step_fro": stepf, "f0": f0,
+            return {"gnuc": gnuc, "gfro": gfro, "step_op": step, "inner": inner, "gfro_exact": gfx,
+                    "step_fro": stepf, "f0": f0,
                     "grad0_fro": g0, "diverged": True}
         D = Xn - X
         step[t] = _op(D)

@@ -241,7 +241,8 @@ def _judge(meas, Ts, B, fit):
         rate_ok, rate_txt = rate_verdict(fit, P["rate"], P["delta"])
     parts = {
         "adaptive_fraction": frac, "adaptive_ok": frac_ok, "lemma_max_ratio": lemma_max, "lemma_ok": lemma_ok,
-        "floor_min_ratio": floor_min, "floor_ok": floor_ok, "bound_ok": bound_ok, "bound_max_ratio": float(np.max(mean_avg / B)) if bound_ok else
+        "floor_min_ratio": floor_min, "floor_ok": floor_ok, "bound_ok": bound_ok,
+        "bound_max_ratio": float(np.max(mean_avg / B)) if bound_ok else
         (float(np.nanmax(mean_avg / B)) if np.any(np.isfinite(mean_avg)) else math.inf),
         "rate_ok": rate_ok, "rate_text": rate_txt,
     }

@@ -59,7 +59,7 @@ PREREGISTERED = {
 
 @uses("adago", "muon")
 def check_inexact_rate(*, quick=False, rng=None, factories=None):
-    r"""AdaGO's :math:`O(T^{-1/4})` survives Newton–Schulz orthogonalization (Jordan 5, Polar Express 5 and 8, cubic 5).
+    r"""AdaGO's :math:`O(T^{-1/4})` survives Newton–Schulz (Jordan 5, Polar Express 5 and 8, cubic 5 steps).
 
     **Claim** (the seed's open question, asked as a claim).  With ``adago_rate``'s schedule, problems and fit
     window, replacing the exact polar factor by each Newton–Schulz variant keeps the rate
@@ -148,7 +148,8 @@ def check_inexact_rate(*, quick=False, rng=None, factories=None):
         if np.all(np.isfinite(M["avg"])) and np.all(M["avg"] > 0) else None
     okM, txtM = rate_verdict(fitM, Pre["rate"], Pre["delta"]) if fitM else (False, "diverged")
     neg = negative_control("Muon on AdaGO's horizon schedule with Jordan's Newton-Schulz (5 steps)", okM,
-                           "Muon + Jordan NS: " + txtM + (" -> passes (unexpected)" if okM else " -> fails, as expected"),
+                           "Muon + Jordan NS: " + txtM
+                           + (" -> passes (unexpected)" if okM else " -> fails, as expected"),
                            measured={"mean_grad_nuc": M["avg"], "slope": None if fitM is None else fitM.slope})
     return CheckResult(
         name="inexact_rate",
