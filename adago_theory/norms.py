@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import math
 
-from .backend import is_half, namespace, on_gpu
+from .backend import is_half, is_numpy_namespace, namespace, on_gpu
+from .parallel import batch_parallel, use_batch_parallel
 
 __all__ = ["nuclear_norm", "spectral_norm", "frobenius_norm", "matrix_norms", "pow2_scale"]
 
@@ -36,11 +37,22 @@ def _compute_dtype(xp, M):
 
 
 def _svdvals(M, xp):
-    r"""Singular values in the compute dtype, scale-safely: :math:`\sigma(cW)/c` (``c`` a power of two)."""
+    r"""Singular values in the compute dtype, scale-safely: :math:`\sigma(cW)/c` (``c`` a power of two).
+
+    A NumPy batch of small matrices is split over threads (:mod:`adago_theory.parallel`):
+    LAPACK runs matrix by matrix.
+    """
     dt = _compute_dtype(xp, M)
     W = M if dt == M.dtype else xp.astype(M, dt)
     c = pow2_scale(xp, W)
-    return xp.linalg.svdvals(W * c) / c[..., 0], dt
+    W = W * c
+    if use_batch_parallel(xp, W, svd=True):
+        import numpy as np
+
+        s = batch_parallel(lambda Wc: np.linalg.svd(Wc, compute_uv=False), W, tail=(min(W.shape[-2:]),))
+    else:
+        s = xp.linalg.svdvals(W)
+    return s / c[..., 0], dt
 
 
 def pow2_scale(xp, W):
@@ -73,7 +85,26 @@ def pow2_scale(xp, W):
 
 
 def _fro(xp, W, keepdims=False):
-    """Scale-safe ``sqrt(sum(W**2))`` over the last two axes (dtype of ``W``; no half handling)."""
+    """Scale-safe ``sqrt(sum(W**2))`` over the last two axes (dtype of ``W``; no half handling).
+
+    NumPy: the plain sum of squares (one ``einsum`` pass), then the scaled route for the
+    matrices where it overflowed or fell below ``tiny / eps``; elsewhere always scaled.
+    """
+    if is_numpy_namespace(xp) and W.ndim >= 2 and W.size:
+        import numpy as np
+
+        flat = np.reshape(W, (-1,) + tuple(W.shape[-2:]))
+        ss = np.einsum("bij,bij->b", flat, flat)
+        fi = np.finfo(W.dtype)
+        out = np.sqrt(ss)
+        bad = ~(np.isfinite(ss) & (ss >= fi.tiny / fi.eps))
+        if bad.any():
+            Wb = flat[bad]
+            c = pow2_scale(xp, Wb)
+            V = Wb * c
+            out[bad] = np.sqrt(np.sum(V * V, axis=(-2, -1))) / c[:, 0, 0]
+        out = np.reshape(out, tuple(W.shape[:-2]) + ((1, 1) if keepdims else ()))
+        return out
     c = pow2_scale(xp, W)
     V = W * c
     out = xp.sqrt(xp.sum(V * V, axis=(-2, -1), keepdims=True)) / c
@@ -169,10 +200,11 @@ def nuclear_norm(M):
 def matrix_norms(M):
     r"""The Frobenius, nuclear and spectral norms of each matrix in ``M``, from one factorization.
 
-    Equal to ``(frobenius_norm(M), nuclear_norm(M), spectral_norm(M))``, but on the
-    CPU the singular values are computed once for both :math:`\|M\|_*` and
-    :math:`\sigma_1` (the cost of recording a run's gradient norms); on a GPU the
-    routes of :func:`nuclear_norm` and :func:`spectral_norm` are used.
+    Equal to ``(frobenius_norm(M), nuclear_norm(M), spectral_norm(M))`` up to
+    rounding, but on the CPU the singular values are computed once for all three
+    (:math:`\|M\|_F = (\sum_i\sigma_i^2)^{1/2}`; this is the cost of recording a
+    run's gradient norms); on a GPU the routes of :func:`nuclear_norm` and
+    :func:`spectral_norm` are used.
 
     Returns
     -------
@@ -187,10 +219,14 @@ def matrix_norms(M):
     """
     xp = namespace(M)
     _check_matrix(M)
-    fro = frobenius_norm(M)
     if on_gpu(M) or M.shape[-1] == 0 or M.shape[-2] == 0:
-        return fro, nuclear_norm(M), spectral_norm(M)
+        return frobenius_norm(M), nuclear_norm(M), spectral_norm(M)
     s, dt = _svdvals(M, xp)
-    nuc, op = xp.sum(s, axis=-1), s[..., 0]
+    op = s[..., 0]
+    # ||M||_F = (sum_i sigma_i^2)^(1/2), scaled by sigma_1 (no overflow, no underflow)
+    s1 = xp.where(op > 0, op, xp.ones_like(op))
+    r = s / s1[..., None]
+    fro = s1 * xp.sqrt(xp.sum(r * r, axis=-1))
+    nuc = xp.sum(s, axis=-1)
     cast = (lambda a: a) if dt == M.dtype else (lambda a: xp.astype(a, M.dtype))  # noqa: E731
-    return fro, cast(nuc), cast(op)
+    return cast(fro), cast(nuc), cast(op)

@@ -59,6 +59,7 @@ import numbers
 from typing import NamedTuple, Sequence
 
 from .backend import device_of, is_half, is_numpy_namespace, namespace, on_gpu
+from .parallel import batch_parallel, use_batch_parallel
 
 __all__ = ["orthogonalize", "NS_PRESETS", "NSPreset", "METHODS", "ns_schedule", "ns_scalar_map", "NS_MAX_STEPS"]
 
@@ -420,92 +421,6 @@ def _newton_schulz_numpy(X, schedule, scale=None, eps=0.0, out=None):
     return out
 
 
-_POOL = None
-_CONTROLLER = None
-_CHUNK_BYTES = 3e6  # per-task working set of the batch-parallel path (cache blocking)
-
-
-@functools.lru_cache(maxsize=1)
-def _numpy_threads():
-    import os
-
-    return max(1, min(os.cpu_count() or 1, 16))
-
-
-def _batch_parallel(xp, fn, W, takes_out=False):
-    """Run fn on chunks of a stacked NumPy batch in threads, BLAS limited to one thread each.
-
-    NumPy evaluates a stacked matmul of small matrices as a sequential loop of tiny BLAS calls that
-    multithreaded BLAS cannot speed up; splitting the batch over threads (NumPy releases the GIL in
-    matmul) uses all cores.  Used only for NumPy, for batches of small matrices.
-    """
-    global _POOL, _CONTROLLER
-    import threading
-    from concurrent.futures import ThreadPoolExecutor, wait
-
-    import numpy as np
-    from threadpoolctl import ThreadpoolController
-
-    k = _numpy_threads()
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=k, thread_name_prefix="adago-theory")
-        _CONTROLLER = ThreadpoolController()
-    flat = np.reshape(W, (-1,) + W.shape[-2:])
-    B = flat.shape[0]
-    m, n = sorted(flat.shape[-2:])
-    # Cache blocking: each task's working set (the iterate twice plus three m x m matrices) stays
-    # within a few MB, so the iteration runs from cache instead of streaming the whole batch
-    # through memory at every element-wise step (measured 2.2x on 1024 x 50 x 30, one thread).
-    footprint = (2 * m * n + 3 * m * m) * flat.dtype.itemsize
-    size = max(1, min(int(_CHUNK_BYTES // footprint), -(-B // k)))
-    res = np.empty_like(flat)
-    # Dynamic scheduling with one task per thread: each worker takes the next chunk from a shared
-    # iterator until none is left, and the calling thread is one of the workers.  (One pool task per
-    # chunk cost ~50-100 us of hand-off each on the 2-vCPU machine of docs/performance.md.)
-    chunks = iter(range(0, B, size))
-    lock = threading.Lock()
-    failed = threading.Event()
-
-    def worker():
-        while not failed.is_set():
-            with lock:
-                i = next(chunks, None)
-            if i is None:
-                return
-            try:
-                part = fn(flat[i:i + size], res[i:i + size]) if takes_out else fn(flat[i:i + size])
-            except BaseException:
-                failed.set()
-                raise
-            if not takes_out:
-                res[i:i + size] = part
-
-    # A call from one of the pool's own threads (nested use) gets no helpers: waiting on tasks queued
-    # behind the waiting threads themselves could deadlock.
-    nested = threading.current_thread().name.startswith("adago-theory")
-    with _CONTROLLER.limit(limits=1, user_api="blas"):
-        helpers = [] if nested else [_POOL.submit(worker) for _ in range(min(k, -(-B // size)) - 1)]
-        try:
-            worker()
-        finally:
-            wait(helpers)
-    for f in helpers:
-        f.result()
-    return np.reshape(res, W.shape)
-
-
-def _use_batch_parallel(xp, W, svd=False):
-    if not is_numpy_namespace(xp) or W.ndim < 3:
-        return False
-    batch = 1
-    for d in W.shape[:-2]:
-        batch *= d
-    m, n = W.shape[-2], W.shape[-1]
-    if svd:  # LAPACK runs matrix by matrix: threads over the batch always help
-        return batch >= 4 * _numpy_threads() and batch * m * n >= 2e4
-    return batch >= 2 and batch * m * m * n >= 2e6
-
-
 def _orth_svd(xp, W, rtol):
     from .norms import pow2_scale
 
@@ -653,7 +568,7 @@ def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.
         tall = m > n
         W = _mT(xp, M) if tall else M
         run = lambda Wc, out=None: _newton_schulz(xp, Wc, schedule, scale, float(eps), out=out)  # noqa: E731
-        O = _batch_parallel(xp, run, W, takes_out=True) if _use_batch_parallel(xp, W) else run(W)
+        O = batch_parallel(run, W, takes_out=True) if use_batch_parallel(xp, W) else run(W)
         return _mT(xp, O) if tall else O
 
     half = is_half(xp, M.dtype)
@@ -666,5 +581,5 @@ def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.
         O = _mT(xp, O) if wide else O
     else:
         run = lambda Wc: _orth_svd(xp, Wc, rtol)  # noqa: E731
-        O = _batch_parallel(xp, run, W) if _use_batch_parallel(xp, W, svd=True) else run(W)
+        O = batch_parallel(run, W) if use_batch_parallel(xp, W, svd=True) else run(W)
     return xp.astype(O, M.dtype) if half else O

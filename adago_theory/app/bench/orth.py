@@ -72,7 +72,7 @@ def _products_only(M, steps=5):
     """
     import threading
 
-    from adago_theory.orthogonalize import _batch_parallel
+    from adago_theory.parallel import batch_parallel
 
     W = np.swapaxes(M, -1, -2) if M.shape[-2] > M.shape[-1] else M
 
@@ -89,7 +89,7 @@ def _products_only(M, steps=5):
             np.matmul(C, X, out=out)
         return out
 
-    return _batch_parallel(np, fn, W, takes_out=True)
+    return batch_parallel(fn, W, takes_out=True)
 
 
 def bench_orth(*, backend="numpy", quick=False, file=None, repeat=None):
