@@ -54,7 +54,54 @@ PREREGISTERED = {
     "schedule": _RATE_PRE["schedule"],
     "confidence": 0.95,
     "n_resamples": 2000,
+    "deterministic": {"rate": -0.5, "rule": "adago (beta = 0) of verify._rate_rules (H4's deterministic_rate)",
+                      "horizons": {"quick": [100, 316, 1000], "full": [100, 316, 1000, 3162, 10000]},
+                      "problem": "verify._rate_rules.robust_problem (robust regression 8x5, sigma = 0)"},
 }
+
+
+def _deterministic(F, g, boot, mode):
+    """Deterministic part: H4's AdaGO rule (beta = 0) at sigma = 0 with each orthogonalizer; rate and constant."""
+    from ._rate_rules import eta_unit, host_mean_value, robust_problem
+    from .deterministic_rate import measure_rule
+    from .fit import fit_rate
+
+    D = PREREGISTERED["deterministic"]
+    Ts = np.array(D["horizons"][mode], dtype=np.int64)
+    problem = robust_problem(g)
+    seeds = draw_seeds(g, PREREGISTERED["seeds"][mode])
+    eta0 = eta_unit(host_mean_value(problem, seeds), problem.constants.L_op)
+    out, logs, texts, ok = {"horizons": Ts}, {}, [], True
+    for label, orth in ORTHS.items():
+        def adago_with(*a, _orth=orth, **k):
+            k["orth"] = _orth
+            return F["adago"](*a, **k)
+
+        Fo = dict(F)
+        Fo["adago"] = adago_with
+        m = measure_rule("adago", problem, Ts, seeds, eta0, Fo, eps_floor=False)
+        G = m["avg"]
+        fit = fit_rate(Ts, G, x_min=Ts[0], rng=boot, n_resamples=PREREGISTERED["n_resamples"]) \
+            if np.all(np.isfinite(G)) and np.all(G > 0) else None
+        if fit is None:
+            out[label] = {"mean_grad_nuc": G, "slope": None, "survives": False}
+            texts.append(f"{label}: diverged")
+            ok = False
+            continue
+        logs[label] = fit.intercept + fit.slope * math.log(PREREGISTERED["constant_at_T"])
+        rate_ok, _ = rate_verdict(fit, D["rate"], PREREGISTERED["delta"])
+        out[label] = {"mean_grad_nuc": G, "slope": fit.slope, "ci": fit.ci, "rate_ok": rate_ok}
+    ex = "exact (SVD)"
+    for label, d in out.items():
+        if label == "horizons" or d.get("slope") is None or ex not in logs:
+            continue
+        ratio = float(math.exp(logs[label] - logs[ex]))
+        const_ok = PREREGISTERED["constant_band"][0] <= ratio <= PREREGISTERED["constant_band"][1]
+        d.update(constant_ratio=ratio, survives=bool(d["rate_ok"] and const_ok))
+        ok &= d["survives"]
+        texts.append(f"{label}: slope {d['slope']:.3f} CI [{d['ci'][0]:.3f}, {d['ci'][1]:.3f}], value at T=1000 / "
+                     f"exact {ratio:.3f}" + ("" if d["survives"] else " (NOT kept)"))
+    return out, bool(ok), texts
 
 
 @uses("adago", "muon")
@@ -72,7 +119,10 @@ def check_inexact_rate(*, quick=False, rng=None, factories=None):
 
     **Pass criterion** (``PREREGISTERED``).  For every variant: the hierarchical CI upper end of the slope
     :math:`\le -1/4 + 0.05`, and the ratio of its fitted value at :math:`T = 1000` to the exact one's in
-    :math:`[1/2, 2]` (hierarchical bootstrap, the CI of the ratio inside the band).  Reported per variant,
+    :math:`[1/2, 2]` (hierarchical bootstrap, the CI of the ratio inside the band).  The same with exact
+    gradients (``deterministic_rate``'s AdaGO rule, :math:`\beta = 0`, on its robust-regression problem): the
+    seed-bootstrap CI upper end :math:`\le -1/2 + 0.05` and the fitted value at :math:`T = 1000` within a factor
+    2 of exact orthogonalization's.  Reported per variant,
     with the exponent and constant against exact orthogonalization.
 
     **Negative control.**  Muon on AdaGO's horizon schedule with Jordan's Newton–Schulz (the practical
@@ -143,6 +193,10 @@ def check_inexact_rate(*, quick=False, rng=None, factories=None):
         return F["muon"](h["eta"], beta=h["beta"], nesterov=False,
                          orth=("newton-schulz", {"coeffs": "jordan", "steps": 5}))
 
+    det, det_ok, det_texts = _deterministic(F, g, boot, mode)
+    ok_all &= det_ok
+    texts.append("deterministic (sigma = 0, T^-1/2): " + "; ".join(det_texts))
+
     M = measure_adago(make_muon, oracle, Ts, sched, noise_seed=noise_seed)
     fitM = fit_rate_hierarchical(Ts, M["avg"], x_min=Pre["fit_T_min"], rng=boot, n_resamples=Pre["n_resamples"]) \
         if np.all(np.isfinite(M["avg"])) and np.all(M["avg"] > 0) else None
@@ -160,7 +214,8 @@ def check_inexact_rate(*, quick=False, rng=None, factories=None):
                 "argument: docs/derivations/inexact_orthogonalization.md"),
         provenance=("seed text", "derived here"),
         kind="upper bound",
-        measured={"horizons": Ts, "variants": per, "seconds": time.perf_counter() - t_start},
+        measured={"horizons": Ts, "variants": per, "deterministic": det,
+                  "seconds": time.perf_counter() - t_start},
         predicted={"rate": Pre["rate"], "slope_upper_end_at_most": Pre["rate"] + Pre["delta"],
                    "constant_band": Pre["constant_band"]},
         fit={k: v for k, v in fits.items() if v is not None},
