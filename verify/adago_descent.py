@@ -331,6 +331,6 @@ def plot_adago_descent(result):
         b.set_title("per-step inequality holds where $\\leq 0$")
         b.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=6, ncol=2)
         panel_label(b, "b")
-        fig.suptitle(("PASS" if result.passed else "FAIL") + ": AdaGO deterministic descent and explicit bound",
+        fig.suptitle(result.status.upper() + ": AdaGO deterministic descent and explicit bound",
                      fontsize=10)
     return no_minor_labels(fig)

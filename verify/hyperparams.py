@@ -367,6 +367,6 @@ def plot_hyperparams(result):
         h.set_title(r"$\gamma$ (reported)")
         h.legend(fontsize=6, loc="upper right")
         panel_label(h, "f")
-        fig.suptitle(("PASS" if result.passed else "FAIL")
+        fig.suptitle(result.status.upper()
                      + ": AdaGO hyperparameter studies (seed's experiments 1–2)", fontsize=10)
     return no_minor_labels(fig)

@@ -30,28 +30,35 @@ import numpy as np
 from adago_theory import default_rng, from_numpy, orthogonalize, run, to_numpy
 
 from ._factories import resolve, uses
+from ._setup import outcome, with_reset_accumulator
 from ._runs import check_backend, check_int, check_pos, draw_seeds
 from ._runs import negative_control as _negative
 from ._runs import no_minor_labels
 from .result import CheckResult
 
-__all__ = ["check_ill_conditioning", "plot_ill_conditioning", "amplification_at"]
+__all__ = ["check_ill_conditioning", "plot_ill_conditioning", "amplification_at", "PREREGISTERED"]
 
 GRIDS = {"AdaGO": (0.03, 0.1, 0.3, 1.0, 3.0), "Muon": (0.001, 0.003, 0.01, 0.03, 0.1),
          "Adam": (0.001, 0.003, 0.01, 0.03, 0.1)}
 GRIDS_QUICK = {"AdaGO": (0.1, 0.3, 1.0), "Muon": (0.003, 0.01, 0.03, 0.1), "Adam": (0.003, 0.01, 0.03, 0.1)}
-#: A paired effect counts as "dominant" when its 95 % seed-bootstrap CI excludes 0 and the median ratio exceeds this.
-MARGIN = 1.25
-#: Non-inferiority: AdaGO's held-out median gap is at most NONINF x Muon's (and Adam's).
-NONINF = 1.5
+#: Fixed before the runs (issue 11 item 6).  ``better_factor``: the seed's hypothesis "AdaGO ... better than
+#: fixed-eta Muon" as AdaGO's held-out median final gap <= better_factor x Muon's (1: the seed's statement, no
+#: margin; see the dated note on the check's page); ``amplification_above``: criterion (i); ``dominance_margin``:
+#: the reported "which effect dominates" (not judged).
+PREREGISTERED = dict(kappa=300.0, twin_kappa=1.0, sigma2=1.0, steps=2000, steps_quick=400, seeds=8, seeds_quick=4,
+                     better_factor=1.0, amplification_above=1.0, dominance_margin=1.25,
+                     adago=dict(gamma=10.0, eps=1e-4, beta=0.95), muon=dict(beta=0.95, nesterov=False),
+                     adam=dict(weight_decay=0.0), grids=GRIDS, grids_quick=GRIDS_QUICK)
+MARGIN = PREREGISTERED["dominance_margin"]
+BETTER = PREREGISTERED["better_factor"]
 
 
 def _make(F, name, eta):
     if name == "AdaGO":
-        return F["adago"](eta, gamma=10.0, eps=1e-4, beta=0.95, orth="svd")
+        return F["adago"](eta, orth="svd", **PREREGISTERED["adago"])
     if name == "Muon":
-        return F["muon"](eta, beta=0.95, nesterov=False, orth="svd")
-    return F["adamw"](eta, weight_decay=0.0)
+        return F["muon"](eta, orth="svd", **PREREGISTERED["muon"])
+    return F["adamw"](eta, **PREREGISTERED["adam"])
 
 
 def amplification_at(P, X, rng, draws=4):
@@ -130,57 +137,74 @@ def _dominant(e):
     return "no significant difference"
 
 
-@uses("adago", "muon", "adamw")
-def check_ill_conditioning(*, steps=None, seeds=None, kappa=300.0, sigma2=1.0, backend="numpy", quick=False,
-                           rng=None, factories=None):
-    r"""AdaGO vs Muon vs Adam on a regression with an ill-conditioned design: measured effects and which dominates.
+def _judge(studies, amp, ctrl_gap):
+    """The criteria, each a bool: (i) amplification; (ii) AdaGO <= better_factor x Muon on each twin; the validity
+    condition (best eta inside every grid); the control's (ii)."""
+    gmed = {k: {n: float(np.median(st[n]["final_gap"])) for n in st} for k, st in studies.items()}
+    return dict(
+        amplification=float(np.median(amp["ill"]["initial"])) > PREREGISTERED["amplification_above"],
+        better={k: g["AdaGO"] <= BETTER * g["Muon"] for k, g in gmed.items()},
+        interior=not any(st[n]["edge"] for st in studies.values() for n in st),
+        control_better=ctrl_gap <= BETTER * gmed["ill"]["Muon"],
+        gmed=gmed)
 
-    **Claim** (qualitative, the seed's hypothesis made measurable).  On
-    :math:`f(X) = \tfrac12\|AXB - C\|_F^2` with design :math:`\kappa(A) = 300 > 100` and noisy
-    gradients, with each optimizer at its best η: (i) orthogonalization amplifies gradient noise
-    where the gradient signal dominates: at the initial points (:math:`\kappa(\nabla f) \sim 10^3`,
-    noise a few percent of the gradient) the median amplification factor exceeds 1 (an exactly
-    conditioned gradient gives about 0.8 for 10 × 6, first order [derived from the formula of
-    :func:`verify.noise_amplification.first_order_amplification`]); near the optimum the noise
-    dominates the gradient and the factor saturates below 1 (reported); (ii) AdaGO is not
-    worse than fixed-η Muon or than Adam: its held-out median final gap is at most 1.5× theirs.
-    Which effect *dominates* is reported, not judged: "AdaGO better" when the paired log-ratio's
-    95 % seed-bootstrap CI lies above 0 and the median ratio is at least 1.25, "AdaGO worse" in the
-    mirror case, else "no significant difference".
+
+@uses("adago", "muon", "adamw")
+def check_ill_conditioning(*, steps=None, seeds=None, kappa=None, sigma2=None, backend="numpy", quick=False,
+                           rng=None, factories=None):
+    r"""AdaGO vs Muon vs Adam on a regression with an ill-conditioned design and its well-conditioned twin.
+
+    **Claim** (the seed's hypothesis made measurable).  On :math:`f(X) = \tfrac12\|AXB - C\|_F^2` with
+    noisy gradients, each optimizer at its best η: (i) orthogonalization amplifies gradient noise
+    where the gradient signal dominates: on the ill-conditioned design, at the initial points
+    (:math:`\kappa(\nabla f) \sim 10^3`) the median amplification factor exceeds 1 (an exactly
+    conditioned gradient gives about 0.8 for 10 × 6, first order); (ii) "AdaGO's adaptive scaling
+    should handle the varying gradient magnitudes better than fixed-η Muon": AdaGO's held-out median
+    final gap is at most Muon's (factor 1, the seed's statement), on the ill-conditioned design
+    (:math:`\kappa(A) = 300`) *and* on its well-conditioned twin (:math:`\kappa(A) = 1`, the contrast the
+    seed's "which effect dominates" needs).  Adam and which effect *dominates* are reported, not
+    judged ("AdaGO better" when the paired log-ratio's 95 % seed-bootstrap CI lies above 0 and the
+    median ratio is at least 1.25, "AdaGO worse" in the mirror case).
 
     **Source.** Seed ``000_*.txt``, "First 3 experiments", 3, and Mechanism 1's break condition
     ("orthogonalization amplifies noise … when gradient matrices are ill-conditioned") [seed text];
     the amplification's bound: :mod:`verify.noise_amplification` [derived there].
 
-    **Setting.** ``make_matrix_least_squares(10, 6, kappa_A=300, sigma2=1)`` (:math:`A` 20 × 10,
-    :math:`B` 6 × 12 with :math:`\kappa(B) = 1`, :math:`f^\star = 0`, additive Gaussian noise, all
-    constants exact); AdaGO (:math:`\gamma = 10`, :math:`\varepsilon = 10^{-4}`, :math:`\beta = 0.95`),
-    Muon (:math:`\beta = 0.95`, no Nesterov), AdamW (weight decay 0, PyTorch defaults), exact
-    orthogonalization; η from a 5-point grid (quick 3 or 4) per optimizer, chosen by the median final
-    gap on :math:`S` tuning seeds, then evaluated on :math:`S` held-out seeds (:math:`S` = 8, quick 4;
-    tuning and held-out seeds share one batch, common random numbers across optimizers);
-    :math:`T` = 2000 (quick 400) steps.  Full mode adds the well-conditioned twin
-    (:math:`\kappa(A) = 1`) for contrast (reported).
+    **Setting.** ``make_matrix_least_squares(10, 6, kappa_A=300, sigma2=1)`` and the same with
+    ``kappa_A=1`` (:math:`A` 20 × 10, :math:`B` 6 × 12 with :math:`\kappa(B) = 1`, :math:`f^\star = 0`,
+    additive Gaussian noise); AdaGO (:math:`\gamma = 10`, :math:`\varepsilon = 10^{-4}`, :math:`\beta = 0.95`),
+    Muon (:math:`\beta = 0.95`, no Nesterov), AdamW (weight decay 0), exact orthogonalization; η
+    from a 5-point grid (quick: 3 or 4 of its points) per optimizer, chosen by the median final gap on
+    :math:`S` tuning seeds, then evaluated on :math:`S` held-out seeds (:math:`S` = 8, quick 4; one batch,
+    common random numbers across optimizers); :math:`T` = 2000 (quick 400) steps.  Everything in
+    :data:`PREREGISTERED`.
 
     **Measured quantity.** Final gaps :math:`f(X_T) - f^\star` on the held-out seeds; the paired
     log-ratios and their bootstrap CIs; the amplification factor (4 stochastic gradients per point)
     at the held-out initial points and at AdaGO's final iterates, with :math:`\kappa(\nabla f)` there.
 
-    **Pass criterion.** (i) median factor :math:`> 1` at the initial points; (ii); and no
-    optimizer's best η on the edge of its grid (else the
-    comparison is not at the best η).  *Negative control*: AdaGO with its floor raised to
-    :math:`\varepsilon = 10\,\eta^\star_{\rm Muon}` (the floor dominates: fixed-step Muon with a 10× too
-    large step) must fail (ii).
+    **Outcome.** "not judged" when some optimizer's best η lies on the edge of its grid (the comparison
+    is then not at the best η); "fail" when (i) fails or the negative control passes (ii); "not
+    reproduced" when (ii) fails on either twin (the seed's hypothesis is not confirmed); else "pass".
+    *Negative control* (the closest wrong thing): AdaGO whose accumulator restarts every step (the
+    adaptive scaling the hypothesis credits is lost; :func:`verify._setup.with_reset_accumulator`), at
+    AdaGO's tuned η, on the ill-conditioned design, must fail (ii).
+
+    *Dated note (2026-12-01).*  Until this date criterion (ii) read "at most 1.5× Muon's and Adam's"
+    (non-inferiority), a margin set after pilot runs, and the well-conditioned twin was left out of the
+    verdict.  The full run of ``docs/figures/results.json`` at commit 6fed424 (issue 11) measured, on
+    the twin, AdaGO 0.0193, Muon 0.0122, Adam 0.0054: the old margin failed there unreported.  The
+    criterion is now the seed's statement (factor 1, vs Muon), judged on both twins.
 
     Parameters
     ----------
     steps : int, optional
     seeds : int, optional
         :math:`S` tuning and :math:`S` held-out seeds.
-    kappa : float
-        :math:`\kappa(A) \ge 1`.
-    sigma2 : float
-        Noise variance :math:`> 0`.
+    kappa : float, optional
+        :math:`\kappa(A) \ge 1` of the ill-conditioned design (default 300).
+    sigma2 : float, optional
+        Noise variance :math:`> 0` (default 1).
     backend : {"numpy", "torch", "cupy"}
     quick : bool
     rng : None, int or Generator
@@ -194,22 +218,24 @@ def check_ill_conditioning(*, steps=None, seeds=None, kappa=300.0, sigma2=1.0, b
     from problems import make_matrix_least_squares
 
     t0 = time.perf_counter()
+    pre = PREREGISTERED
     F = resolve(factories)
     g = default_rng(rng)
     backend = check_backend(backend)
-    T = check_int("steps", (400 if quick else 2000) if steps is None else steps, lo=10)
-    S = check_int("seeds", (4 if quick else 8) if seeds is None else seeds, lo=2)
-    kappa = check_pos("kappa", kappa, lo=1.0, lo_open=False)
-    sigma2 = check_pos("sigma2", sigma2)
-    grids = GRIDS_QUICK if quick else GRIDS
+    T = check_int("steps", (pre["steps_quick"] if quick else pre["steps"]) if steps is None else steps, lo=10)
+    S = check_int("seeds", (pre["seeds_quick"] if quick else pre["seeds"]) if seeds is None else seeds, lo=2)
+    kappa = check_pos("kappa", pre["kappa"] if kappa is None else kappa, lo=1.0, lo_open=False)
+    sigma2 = check_pos("sigma2", pre["sigma2"] if sigma2 is None else sigma2)
+    grids = pre["grids_quick"] if quick else pre["grids"]
     seeds_all = draw_seeds(g, 2 * S)
     tune, held = seeds_all[:S], seeds_all[S:]
     boot = np.random.default_rng(g.integers(2**63 - 1))
     noise_rng = default_rng(int(g.integers(2**31 - 1)))
 
-    problems = {"ill": make_matrix_least_squares(10, 6, kappa_A=kappa, sigma2=sigma2, rng=g, backend=backend)}
-    if not quick:
-        problems["well"] = make_matrix_least_squares(10, 6, kappa_A=1.0, sigma2=sigma2, rng=g, backend=backend)
+    # measure
+    problems = {"ill": make_matrix_least_squares(10, 6, kappa_A=kappa, sigma2=sigma2, rng=g, backend=backend),
+                "well": make_matrix_least_squares(10, 6, kappa_A=pre["twin_kappa"], sigma2=sigma2, rng=g,
+                                                  backend=backend)}
     studies, effects, amp = {}, {}, {}
     for key, P in problems.items():
         studies[key] = _study(F, P, tune, held, T, grids)
@@ -218,56 +244,54 @@ def check_ill_conditioning(*, steps=None, seeds=None, kappa=300.0, sigma2=1.0, b
         a0, k0 = amplification_at(P, X0, default_rng(noise_rng, P.xp))
         a1, k1 = amplification_at(P, studies[key]["AdaGO"]["X_final"], default_rng(noise_rng, P.xp))
         amp[key] = {"initial": a0, "final": a1, "kappa_initial": k0, "kappa_final": k1}
-    st, ef, am = studies["ill"], effects["ill"], amp["ill"]
-    med_amp0, med_amp1 = float(np.median(am["initial"])), float(np.median(am["final"]))
-    ok_i = med_amp0 > 1.0
-    gmed = {n: float(np.median(st[n]["final_gap"])) for n in st}
-    ok_ii = all(gmed["AdaGO"] <= NONINF * gmed[o] for o in ("Muon", "Adam"))
-    ok_edge = not any(st[n]["edge"] for n in st)
-    verdict = ok_i and ok_ii and ok_edge
-
-    # negative control: AdaGO whose floor dominates (eps = 10 eta*_Muon >= eta), on the held-out seeds
-    P = problems["ill"]
-    eps_c = 10.0 * st["Muon"]["eta_star"]
-    tr = run(F["adago"](st["AdaGO"]["eta_star"], gamma=10.0, eps=eps_c, beta=0.95, orth="svd"), P, T, seeds=held,
+    st = studies["ill"]
+    ctrl_fac = with_reset_accumulator(resolve()["adago"])
+    tr = run(_make({"adago": ctrl_fac}, "AdaGO", st["AdaGO"]["eta_star"]), problems["ill"], T, seeds=held,
              stochastic=True, record="log", num_records=40)
     g_ctrl = float(np.median(tr.gap[-1]))
-    ctrl_ok = all(g_ctrl <= NONINF * gmed[o] for o in ("Muon", "Adam"))
-    negative = _negative(
-        f"AdaGO with eps = 10 eta*_Muon = {eps_c:g} (the floor dominates), criterion (ii)", ctrl_ok,
-        f"median final gap {g_ctrl:.3g} vs Muon {gmed['Muon']:.3g}, Adam {gmed['Adam']:.3g} (not worse if <= "
-        f"{NONINF:g}x): " + ("not worse (unexpected)" if ctrl_ok else "worse, as expected"),
-        measured={"final_gap": tr.gap[-1], "gap_curve": tr.gap, "steps": tr.steps}, predicted={"factor": NONINF})
 
-    dom = {o: _dominant(ef[o]) for o in ef}
-    text = (f"kappa(A) = {kappa:g}: held-out median final gap AdaGO {gmed['AdaGO']:.3g} "
-            f"(eta* {st['AdaGO']['eta_star']:g}), "
-            f"Muon {gmed['Muon']:.3g} (eta* {st['Muon']['eta_star']:g}), Adam {gmed['Adam']:.3g} (eta* "
-            f"{st['Adam']['eta_star']:g}); (ii) AdaGO within {NONINF:g}x of both: {'ok' if ok_ii else 'FAIL'}; "
-            f"best eta inside every grid: {'ok' if ok_edge else 'FAIL'}. (i) noise amplification median "
-            f"{med_amp0:.3g} at the initial points (kappa(grad) {float(np.median(am['kappa_initial'])):.3g}; > 1 "
-            f"needed): {'ok' if ok_i else 'FAIL'}; {med_amp1:.3g} at AdaGO's final iterates (kappa(grad) "
-            f"{float(np.median(am['kappa_final'])):.3g}, noise-dominated, reported). "
-            f"Which effect dominates (reported): vs Muon "
-            f"{dom['Muon']} (Muon/AdaGO median ratio {ef['Muon']['median_ratio']:.3g}, mean log-ratio CI "
-            f"[{ef['Muon']['ci'][0]:.3f}, {ef['Muon']['ci'][1]:.3f}]); vs Adam {dom['Adam']} (ratio "
-            f"{ef['Adam']['median_ratio']:.3g}, CI [{ef['Adam']['ci'][0]:.3f}, {ef['Adam']['ci'][1]:.3f}])")
-    if "well" in effects:
-        ew = effects["well"]
-        text += (f"; well-conditioned twin: vs Muon {_dominant(ew['Muon'])} (ratio {ew['Muon']['median_ratio']:.3g}), "
-                 f"vs Adam {_dominant(ew['Adam'])} (ratio {ew['Adam']['median_ratio']:.3g})")
+    # judge
+    J = _judge(studies, amp, g_ctrl)
+    gmed = J["gmed"]
+    verdict = J["amplification"] and all(J["better"].values()) and J["interior"]
+    status = outcome(judgeable=J["interior"], mechanism=J["amplification"] and not J["control_better"],
+                     seed_claim=all(J["better"].values()))
+    negative = _negative(
+        f"AdaGO with its accumulator reset every step, at AdaGO's eta* = {st['AdaGO']['eta_star']:g}, "
+        "ill-conditioned design; criterion (ii)", J["control_better"],
+        f"median final gap {g_ctrl:.3g} vs Muon {gmed['ill']['Muon']:.3g} (better if <= {BETTER:g}x): "
+        + ("better (unexpected)" if J["control_better"] else "worse, as expected"),
+        measured={"final_gap": tr.gap[-1], "gap_curve": tr.gap, "steps": tr.steps}, predicted={"factor": BETTER})
+
+    med_amp0, med_amp1 = float(np.median(amp["ill"]["initial"])), float(np.median(amp["ill"]["final"]))
+    parts = []
+    for k, lab in (("ill", f"kappa(A) = {kappa:g}"), ("well", f"twin kappa(A) = {pre['twin_kappa']:g}")):
+        s_, e_ = studies[k], effects[k]
+        parts.append(
+            f"{lab}: held-out median final gap AdaGO {gmed[k]['AdaGO']:.3g} (eta* {s_['AdaGO']['eta_star']:g}), Muon "
+            f"{gmed[k]['Muon']:.3g} (eta* {s_['Muon']['eta_star']:g}), Adam {gmed[k]['Adam']:.3g} (eta* "
+            f"{s_['Adam']['eta_star']:g}); (ii) AdaGO <= Muon: "
+            + ("ok" if J["better"][k] else f"NOT REPRODUCED (AdaGO/Muon = {gmed[k]['AdaGO'] / gmed[k]['Muon']:.3g})")
+            + f"; dominates (reported): vs Muon {_dominant(e_['Muon'])} (ratio {e_['Muon']['median_ratio']:.3g}), "
+            f"vs Adam {_dominant(e_['Adam'])} (ratio {e_['Adam']['median_ratio']:.3g})")
+    text = ("; ".join(parts)
+            + f". (i) noise amplification median {med_amp0:.3g} at the initial points (kappa(grad) "
+            f"{float(np.median(amp['ill']['kappa_initial'])):.3g}; > 1 needed): {'ok' if J['amplification'] else 'FAIL'};"
+            f" {med_amp1:.3g} at AdaGO's final iterates (noise-dominated, reported). Best eta inside every grid: "
+            + ("ok" if J["interior"] else "NO (not judged)"))
 
     def pack(s):
         return {n: {k: v for k, v in d.items() if k != "X_final"} for n, d in s.items()}
 
     return CheckResult(
         name="ill_conditioning",
-        claim=("On a regression with an ill-conditioned design (kappa(A) = 300) and noisy gradients, "
-               "orthogonalization amplifies the gradient noise (more where the gradient is ill-conditioned), yet "
-               "AdaGO at its best eta is not worse than Muon or Adam at theirs; which effect dominates is reported"),
+        claim=("With noisy gradients, orthogonalization amplifies the gradient noise where the gradient is "
+               "ill-conditioned, and AdaGO at its best eta reaches a final gap no larger than fixed-eta Muon at "
+               "its best eta, on an ill-conditioned design (kappa(A) = 300) and on its well-conditioned twin; "
+               "Adam and which effect dominates are reported"),
         claim_math=(r"\frac{\|\mathrm{Orth}(g)-\mathrm{Orth}(\nabla f)\|_F/\sqrt r}"
                     r"{\|g-\nabla f\|_F/\|\nabla f\|_F} > 1;\quad \mathrm{med}\,g_{\rm AdaGO} \le "
-                    r"1.5\,\min(\mathrm{med}\,g_{\rm Muon}, \mathrm{med}\,g_{\rm Adam})"),
+                    r"\mathrm{med}\,g_{\rm Muon}\ (\kappa(A) = 300\ \text{and}\ 1)"),
         source=("seed 000 'First 3 experiments' (3) and Mechanism 1 break condition; perturbation bound in "
                 "verify.noise_amplification (item 6, first half)"),
         provenance="seed text",
@@ -276,21 +300,26 @@ def check_ill_conditioning(*, steps=None, seeds=None, kappa=300.0, sigma2=1.0, b
                   "effects": {k: {o: {kk: vv for kk, vv in e.items()} for o, e in ef_.items()}
                               for k, ef_ in effects.items()},
                   "dominance": {k: {o: _dominant(e) for o, e in ef_.items()} for k, ef_ in effects.items()},
-                  "amplification": amp, "median_final_gap": gmed, "seconds": time.perf_counter() - t0},
-        predicted={"amplification_above": 1.0, "noninferiority_factor": NONINF, "dominance_margin": MARGIN},
+                  "amplification": amp, "median_final_gap": gmed["ill"], "median_final_gap_by_twin": gmed,
+                  "adago_better_than_muon": J["better"], "best_eta_interior": J["interior"],
+                  "seconds": time.perf_counter() - t0},
+        predicted={"amplification_above": pre["amplification_above"], "better_factor": BETTER,
+                   "dominance_margin": MARGIN},
         fit=None,
         verdict=verdict,
         verdict_text=text,
         negative_control=negative,
-        params=dict(seeds_tune=tune, seeds_heldout=held, S=S, steps=T, kappa_A=kappa, sigma2=sigma2,
-                    grids={k: list(v) for k, v in grids.items()},
-                    problem="make_matrix_least_squares(10, 6, kappa_A=kappa, sigma2=sigma2)",
-                    adago={"gamma": 10.0, "eps": 1e-4, "beta": 0.95}, muon={"beta": 0.95, "nesterov": False},
-                    adam={"weight_decay": 0.0}, orth="svd", backend=backend, quick=bool(quick)),
+        params=dict(preregistered=PREREGISTERED, seeds_tune=tune, seeds_heldout=held, S=S, steps=T, kappa_A=kappa,
+                    sigma2=sigma2, grids={k: list(v) for k, v in grids.items()},
+                    problem="make_matrix_least_squares(10, 6, kappa_A=kappa or 1, sigma2=sigma2)", orth="svd",
+                    backend=backend, quick=bool(quick)),
         quick=bool(quick),
-        notes=("The seed poses a question; the verdict covers only (i) and (ii). In pilots the three optimizers "
-               "ended within ~20 % of each other at their best eta, at noise levels 0.01, 1 and 100: the effects "
-               "roughly cancel on this problem. Thresholds (1.5x, 1.25x) were fixed before the reported runs."),
+        outcome=status,
+        notes=("The seed poses a hypothesis and a question; the outcome covers (i) and (ii) on both twins, "
+               "reported as 'not reproduced' where AdaGO loses to Muon. Quick mode uses a subset of each eta "
+               "grid; a best eta on the edge of the subset makes the outcome 'not judged'. Measured 2026-12-01 "
+               "(rng 0): quick (T = 400) AdaGO beats Muon on both twins; full (T = 2000) AdaGO beats Muon on "
+               "kappa(A) = 300 (0.0267 vs 0.0328) but not on the twin (0.0193 vs 0.0122): not reproduced."),
     )
 
 
@@ -309,6 +338,10 @@ def plot_ill_conditioning(result):
             gap = np.asarray(d["gap_curve"])
             median_band(a, steps[1:], gap[1:].T, color=cols[n], marker="",
                         label=f"{n} ($\\eta^\\star={d['eta_star']:g}$)")
+        for n, d in (m["studies"].get("well") or {}).items():
+            steps = np.asarray(d["steps"], dtype=float)
+            a.plot(steps[1:], np.median(np.asarray(d["gap_curve"]), axis=1)[1:], color=cols[n], linewidth=0.9,
+                   linestyle=(0, (1, 1.5)), label=f"{n}, twin $\\kappa(A)=1$")
         nc = (result.negative_control or {}).get("measured", {})
         if nc:
             a.plot(np.asarray(nc["steps"], dtype=float)[1:], np.median(np.asarray(nc["gap_curve"]), axis=1)[1:],
@@ -318,7 +351,7 @@ def plot_ill_conditioning(result):
         a.set_xlabel("step")
         a.set_ylabel(r"$f(X_t) - f^\star$ (held-out seeds)")
         a.set_title(f"$\\kappa(A) = {result.params['kappa_A']:g}$, $\\sigma^2 = {result.params['sigma2']:g}$")
-        a.legend(fontsize=6, loc="lower left")
+        a.legend(fontsize=5.5, loc="lower left", ncol=2)
         panel_label(a, "a")
         for n, d in st.items():
             grid = np.asarray(d["grid"], dtype=float)
@@ -345,6 +378,6 @@ def plot_ill_conditioning(result):
         c.set_title("noise amplification")
         c.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
         panel_label(c, "c")
-        fig.suptitle(("PASS" if result.passed else "FAIL") + ": AdaGO vs Muon vs Adam, ill-conditioned design",
+        fig.suptitle(result.status.upper() + ": AdaGO vs Muon vs Adam, ill-conditioned design and its twin",
                      fontsize=10)
     return no_minor_labels(fig)

@@ -648,5 +648,5 @@ def plot_isotropic_curvature(result):
         c.set_title("expectations (±4 s.e.)")
         c.legend(handles=[Line2D([], [], color="0.3", linestyle="--", label="formula")], fontsize=7)
         panel_label(c, "c")
-        fig.suptitle(("PASS" if result.passed else "FAIL") + ": isotropic curvature model", fontsize=10)
+        fig.suptitle(result.status.upper() + ": isotropic curvature model", fontsize=10)
     return fig

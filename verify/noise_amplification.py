@@ -374,6 +374,6 @@ def plot_noise_amplification(result):
         b.set_title(f"vs noise level ({key0})")
         b.legend(handles=hs, fontsize=7, loc="lower right")
         panel_label(b, "b")
-        fig.suptitle(("PASS" if result.passed else "FAIL") + ": noise amplification by orthogonalization",
+        fig.suptitle(result.status.upper() + ": noise amplification by orthogonalization",
                      fontsize=10)
     return fig

@@ -549,6 +549,6 @@ def plot_ns_error(result):
         leg += [Line2D([], [], color="0.3", linestyle="--", label="scalar composition"),
                 Line2D([], [], color="0.4", linestyle=":", label=r"rounding tolerance $r\,u\,(1+\kappa)$")]
         fig.legend(handles=leg, loc="outside lower center", ncol=4)
-        fig.suptitle(("PASS" if result.passed else "FAIL")
+        fig.suptitle(result.status.upper()
                      + ": singular values of Newton–Schulz = composed scalar polynomials", fontsize=10)
     return fig

@@ -280,5 +280,5 @@ def plot_null_gradient(result):
         b.set_title("update vs gradient (as it decreases →)")
         b.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=6, ncol=2)
         panel_label(b, "b")
-        fig.suptitle(("PASS" if result.passed else "FAIL") + ": null-gradient consistency", fontsize=10)
+        fig.suptitle(result.status.upper() + ": null-gradient consistency", fontsize=10)
     return no_minor_labels(fig)

@@ -355,5 +355,5 @@ def plot_orthogonality(result):
         c.set_title(r"NAMO-D: $\sigma_j = u_j$")
         c.legend(loc="lower right", fontsize=6)
         panel_label(c, "c")
-        fig.suptitle(("PASS" if result.passed else "FAIL") + ": orthogonality of the update directions", fontsize=10)
+        fig.suptitle(result.status.upper() + ": orthogonality of the update directions", fontsize=10)
     return no_minor_labels(fig)

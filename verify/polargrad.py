@@ -346,6 +346,6 @@ def plot_polargrad(result):
         cc.set_title(r"control: $\gamma_k = 1/L$")
         cc.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=6)
         panel_label(cc, "c")
-        fig.suptitle(("PASS" if result.passed else "FAIL") + ": PolarGrad linear contraction; unscaled Muon stalls",
+        fig.suptitle(result.status.upper() + ": PolarGrad linear contraction; unscaled Muon stalls",
                      fontsize=10)
     return no_minor_labels(fig)

@@ -439,5 +439,5 @@ def plot_symbolic_facts(result):
         c.set_ylabel(r"$\Sigma_t\, a_t/v_t^2$")
         c.set_title("AdaGO lemma")
         panel_label(c, "c")
-        fig.suptitle(("PASS" if result.passed else "FAIL") + ": " + result.verdict_text, fontsize=9.5)
+        fig.suptitle(result.status.upper() + ": " + result.verdict_text, fontsize=9.5)
     return fig
