@@ -131,6 +131,9 @@ def main(argv=None, *, prog="python -m verify") -> int:
     if unknown:
         print(f"{prog}: unknown check name(s): {', '.join(unknown)} (known: {', '.join(CHECKS)})", file=sys.stderr)
         return 2
+    if Path(args.out).exists() and not Path(args.out).is_dir():  # before any check runs
+        print(f"{prog}: error: --out {args.out} exists and is not a directory", file=sys.stderr)
+        return 2
     if args.workers < 1:
         print(f"{prog}: --workers must be a positive integer, got {args.workers}", file=sys.stderr)
         return 2
