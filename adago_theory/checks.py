@@ -29,6 +29,7 @@ __all__ = [
     "check_beta",
     "check_hyper",
     "on_runs",
+    "check_matrix",
     "interval",
 ]
 
@@ -98,6 +99,29 @@ def check_choice(name, value, choices):
 def check_beta(name, value):
     r"""A momentum / EMA coefficient: a real number in :math:`[0, 1)` (or an array of them)."""
     return check_hyper(name, value, lo=0.0, hi=1.0, hi_open=True)
+
+
+def check_matrix(name, M, *, floating=True):
+    """Return the array-API namespace of ``M`` after checking it is a matrix or a batch ``(..., m, n)``.
+
+    Raises
+    ------
+    ValueError
+        ``M`` has fewer than 2 dimensions (or is not an array).
+    TypeError
+        ``M`` is not of a real floating dtype (when ``floating``), or of no array-API library.
+    """
+    from .backend import namespace
+
+    ndim = getattr(M, "ndim", None)
+    if ndim is None or ndim < 2:
+        raise ValueError(f"{name} must be a matrix (m, n) or a batch of matrices (..., m, n) with at least "
+                         f"2 dimensions; got ndim={ndim}")
+    xp = namespace(M)
+    if floating and not xp.isdtype(M.dtype, "real floating"):
+        raise TypeError(f"{name} must have a real floating dtype (float16, bfloat16, float32 or float64), "
+                        f"got {M.dtype}")
+    return xp
 
 
 def _host_array(value):

@@ -21,14 +21,10 @@ from __future__ import annotations
 import math
 
 from .backend import is_half, is_numpy_namespace, namespace, on_gpu
+from .checks import check_matrix
 from .parallel import batch_parallel, use_batch_parallel
 
 __all__ = ["nuclear_norm", "spectral_norm", "frobenius_norm", "matrix_norms", "pow2_scale"]
-
-
-def _check_matrix(M, name="M"):
-    if getattr(M, "ndim", 0) < 2:
-        raise ValueError(f"{name} must have at least 2 dimensions (..., m, n), got ndim={getattr(M, 'ndim', 0)}")
 
 
 def _compute_dtype(xp, M):
@@ -125,7 +121,7 @@ def frobenius_norm(M):
     5.0
     """
     xp = namespace(M)
-    _check_matrix(M)
+    check_matrix("M", M, floating=False)
     dt = _compute_dtype(xp, M)
     W = M if dt == M.dtype else xp.astype(M, dt)
     out = _fro(xp, W)
@@ -148,7 +144,7 @@ def spectral_norm(M):
     4.0
     """
     xp = namespace(M)
-    _check_matrix(M)
+    check_matrix("M", M, floating=False)
     if M.shape[-1] == 0 or M.shape[-2] == 0:
         return xp.zeros(M.shape[:-2], dtype=M.dtype)
     if on_gpu(M):
@@ -181,7 +177,7 @@ def nuclear_norm(M):
     7.0
     """
     xp = namespace(M)
-    _check_matrix(M)
+    check_matrix("M", M, floating=False)
     if M.shape[-1] == 0 or M.shape[-2] == 0:
         return xp.zeros(M.shape[:-2], dtype=M.dtype)
     if on_gpu(M):
@@ -218,7 +214,7 @@ def matrix_norms(M):
     [5.0, 7.0, 4.0]
     """
     xp = namespace(M)
-    _check_matrix(M)
+    check_matrix("M", M, floating=False)
     if on_gpu(M) or M.shape[-1] == 0 or M.shape[-2] == 0:
         return frobenius_norm(M), nuclear_norm(M), spectral_norm(M)
     s, dt = _svdvals(M, xp)

@@ -56,9 +56,10 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 from .backend import device_of, is_half, is_numpy_namespace, namespace, on_gpu
+from .checks import check_int, check_matrix, check_real
 from .parallel import batch_parallel, use_batch_parallel
 
 __all__ = ["orthogonalize", "NS_PRESETS", "NSPreset", "METHODS", "ns_schedule", "ns_scalar_map", "NS_MAX_STEPS"]
@@ -178,8 +179,6 @@ NS_ORBIT_BOUND = 1e4
 
 
 def _validate_steps(steps, name="steps"):
-    from .checks import check_int
-
     return check_int(name, steps, lo=1, hi=NS_MAX_STEPS)
 
 
@@ -270,15 +269,7 @@ def ns_schedule(coeffs="jordan", steps=None):
 
 
 def _check_input(M, xp, check_finite):
-    ndim = getattr(M, "ndim", None)
-    if ndim is None or ndim < 2:
-        raise ValueError(
-            f"M must be a matrix (m, n) or a batch of matrices (..., m, n); got ndim={ndim}"
-        )
-    if not xp.isdtype(M.dtype, "real floating"):
-        raise TypeError(
-            f"M must have a real floating dtype (float16, bfloat16, float32 or float64), got {M.dtype}"
-        )
+    check_matrix("M", M)
     if check_finite:
         if not bool(xp.all(xp.isfinite(M))):
             raise ValueError("M contains NaN or Inf entries; orthogonalize needs finite input")
@@ -554,10 +545,9 @@ def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.
             raise ValueError(f"eps applies only to method='newton-schulz', not method={method!r}")
     if rtol is not None and method != "svd":
         raise ValueError(f"rtol applies only to method='svd', not method={method!r}")
-    if rtol is not None and not (isinstance(rtol, numbers.Real) and 0 <= rtol < 1):
-        raise ValueError(f"rtol must be a real number in [0, 1), got {rtol!r}")
-    if not (isinstance(eps, numbers.Real) and math.isfinite(eps) and eps >= 0):
-        raise ValueError(f"eps must be a finite real number >= 0, got {eps!r}")
+    if rtol is not None:
+        rtol = check_real("rtol", rtol, lo=0.0, hi=1.0, hi_open=True)
+    eps = check_real("eps", eps, lo=0.0)
 
     m, n = M.shape[-2], M.shape[-1]
     if m == 0 or n == 0:

@@ -254,12 +254,13 @@ def _grad_norms(xp, Gs):
     for G in Gs:
         okG = xp.all(xp.isfinite(G), axis=(-2, -1))
         ok = okG if ok is None else ok & okG
+    okh = _host_bool(ok)
     per = []
     for G in Gs:
-        Gz = xp.where(ok[..., None, None], G, xp.zeros_like(G))
+        Gz = G if okh.all() else xp.where(ok[..., None, None], G, xp.zeros_like(G))
         per.append(_host(xp.stack(matrix_norms(Gz))))                 # (3, R)
     out = _hypot(np.stack(per))
-    out[:, ~_host_bool(ok)] = np.nan
+    out[:, ~okh] = np.nan
     return out[0], out[1], out[2]
 
 

@@ -55,7 +55,9 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from ..backend import Array, device_of, namespace, to_numpy
-from ..checks import check_beta, check_bool, check_choice, check_hyper, check_int, check_real, on_runs
+from ..checks import (
+    check_beta, check_bool, check_choice, check_hyper, check_int, check_matrix, check_real, on_runs,
+)
 from ..orthogonalize import METHODS, orthogonalize
 
 __all__ = [
@@ -225,13 +227,7 @@ def shape_scale(scale, m, n):
 
 def check_param(X, name="X"):
     """Namespace of a parameter array after checking it is a real floating (.., m, n) array."""
-    xp = namespace(X)
-    ndim = getattr(X, "ndim", None)
-    if ndim is None or ndim < 2:
-        raise ValueError(f"{name} must be a matrix (m, n) or a batch (R, m, n), got ndim={ndim}")
-    if not xp.isdtype(X.dtype, "real floating"):
-        raise TypeError(f"{name} must have a real floating dtype, got {X.dtype}")
-    return xp
+    return check_matrix(name, X)
 
 
 def batch_zeros(xp, X, shape=(), dtype=None):
@@ -283,11 +279,7 @@ def prepare(X, G, state):
         ``G`` holds NaN or Inf (the runs are named).
     """
     xp = namespace(X, G)
-    ndim = getattr(X, "ndim", None)
-    if ndim is None or ndim < 2:
-        raise ValueError(f"X must be a matrix (m, n) or a batch (R, m, n), got ndim={ndim}")
-    if not xp.isdtype(X.dtype, "real floating"):
-        raise TypeError(f"X must have a real floating dtype, got {X.dtype}")
+    check_matrix("X", X)
     if tuple(G.shape) != tuple(X.shape):
         raise ValueError(f"G must have the shape of X, {tuple(X.shape)}, got {tuple(G.shape)}")
     if G.dtype != X.dtype:

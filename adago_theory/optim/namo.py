@@ -15,8 +15,6 @@ from .base import (
     check_choice,
     check_hyper,
     check_param,
-    clip_max,
-    clip_min,
     descend,
     ema,
     ema_nesterov,
