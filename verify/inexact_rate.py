@@ -232,15 +232,15 @@ def check_inexact_rate(*, quick=False, rng=None, factories=None):
 
 
 def plot_inexact_rate(result):
-    r"""Mean nuclear gradient norm against :math:`T` per orthogonalizer (with the fitted slopes), and the fitted
-    values at :math:`T = 1000` relative to the exact one."""
+    r"""Mean nuclear gradient norm against :math:`T` per orthogonalizer (with the fitted slopes), stochastic and
+    deterministic, and the fitted values at :math:`T = 1000` relative to the exact one."""
     from adago_theory.app.plotting import OKABE_ITO, new_figure, panel_label, style_context
 
     with style_context():
         Ts = np.asarray(result.measured["horizons"], dtype=float)
         V = result.measured["variants"]
-        fig, ax = new_figure(1, 2, width=6.8, height=3.0)
-        a, b = ax[0]
+        fig, ax = new_figure(1, 3, width=7.2, height=3.0)
+        a, d, b = ax[0]
         labels = list(V)
         for i, lab in enumerate(labels):
             G = np.asarray(V[lab]["mean_grad_nuc"], dtype=float)
@@ -252,7 +252,23 @@ def plot_inexact_rate(result):
         a.set_xlabel("horizon $T$")
         a.set_ylabel(r"$\frac{1}{T}\sum_t\|\nabla f\|_*$")
         a.legend(fontsize=5)
+        a.set_title(r"stochastic, $T^{-1/4}$", fontsize=7)
         panel_label(a, "a")
+        det = result.measured.get("deterministic") or {}
+        Td = np.asarray(det.get("horizons", []), dtype=float)
+        for i, lab in enumerate(labels):
+            if lab not in det:
+                continue
+            Gd = np.asarray(det[lab]["mean_grad_nuc"], dtype=float)
+            s = det[lab].get("slope")
+            d.plot(Td, Gd.mean(axis=0), marker="o", color=OKABE_ITO[i % len(OKABE_ITO)],
+                   label=f"{'—' if s is None else f'{s:.3f}'}")
+        d.set_xscale("log")
+        d.set_yscale("log")
+        d.set_xlabel("horizon $T$")
+        d.set_title(r"deterministic, $T^{-1/2}$", fontsize=7)
+        d.legend(fontsize=5)
+        panel_label(d, "b")
         for i, lab in enumerate(labels):
             r = V[lab].get("constant_ratio")
             ci = V[lab].get("constant_ratio_ci")
@@ -260,12 +276,17 @@ def plot_inexact_rate(result):
                 continue
             lo, hi = ci
             b.errorbar([i], [r], yerr=[[r - lo], [hi - r]], fmt="o", color=OKABE_ITO[i % len(OKABE_ITO)])
+            rd = (det.get(lab) or {}).get("constant_ratio")
+            if rd is not None:
+                b.plot([i + 0.2], [rd], marker="s", color=OKABE_ITO[i % len(OKABE_ITO)], alpha=0.6)
         b.axhspan(0.5, 2.0, color=OKABE_ITO[2], alpha=0.1)
         b.axhline(1.0, color="0.4", linewidth=0.8)
         b.set_xticks(range(len(labels)))
-        b.set_xticklabels([lab.split(",")[0] + ("" if "," not in lab else "\n" + lab.split(",")[1]) for lab in labels],
-                          fontsize=5)
+        short = {"exact (SVD)": "SVD", "Jordan NS, 5 steps": "J5", "Polar Express, 5 steps": "PE5",
+                 "Polar Express, 8 steps": "PE8", "cubic NS, 5 steps": "C5"}
+        b.set_xticklabels([short.get(lab, lab) for lab in labels], fontsize=6)
         b.set_ylabel("value at $T=1000$ / exact")
-        panel_label(b, "b")
+        b.set_title("circles stochastic, squares det.", fontsize=6)
+        panel_label(b, "c")
         fig.suptitle(result.status.upper() + ": AdaGO's rate with inexact orthogonalization", fontsize=9)
     return no_minor_labels(fig)
