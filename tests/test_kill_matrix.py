@@ -84,6 +84,7 @@ def test_kill_matrix_on_a_tiny_registry(tmp_path):
     row = {ln.split()[0]: ln for ln in text.splitlines() if ln.split() and ln.split()[0] in FAKE}
     assert row["still"].split()[1:3] == ["K", "."] and row["half"].split()[1] == "S!"
     page = kill_page(km, commit={"sha": "0123456789abcdef", "dirty": True})
+    assert page.startswith("---\norphan: true\n---")  # linked from claims.md, in no toctree
     assert "commit `0123456789ab` (working tree with uncommitted changes)" in page
     assert "| `still` | adago | **killed** | · |" in page and "| `half` | adago | SURVIVED | · |" in page
     assert "Equivalent for `descends`: a half step still descends" in page

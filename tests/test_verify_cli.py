@@ -208,3 +208,15 @@ def test_claims_page_names_the_commit_and_the_four_outcomes(tmp_path):
     assert "| PASS (full" in rows["a"] and "| FAIL (full" in rows["b"]
     assert "| NOT REPRODUCED (full" in rows["c"] and "| NOT JUDGED (full" in rows["d"]
     assert "**NOT REPRODUCED** = a claim of the seeds" in md and "**NOT JUDGED**" in md
+
+
+def test_claims_page_links_the_kill_matrix_when_it_exists(tmp_path):
+    r = CheckResult(name="a", claim="c", claim_math="x", source="s", provenance="seed text", kind="qualitative",
+                    measured={}, predicted={}, fit=None, verdict=True, verdict_text="t")
+    from verify.claims import write_claims
+
+    page = write_claims({"a": r}, tmp_path / "claims.md", registry={"a": (None, None)})
+    assert "kill matrix" not in page.read_text()
+    (tmp_path / "kill-matrix.md").write_text("# Kill matrix\n")
+    page = write_claims({"a": r}, tmp_path / "claims.md", registry={"a": (None, None)})
+    assert "[kill matrix](kill-matrix.md)" in page.read_text()

@@ -65,7 +65,7 @@ def _commit_line(doc, results):
     return f"Generated from results computed at several commits: {', '.join(parts)} (see each row's date)."
 
 
-def claims_table(results, *, figures_dir=None, relative_to=None, registry=None, title="Claims"):
+def claims_table(results, *, figures_dir=None, relative_to=None, registry=None, title="Claims", kill_page=None):
     r"""Markdown for ``docs/claims.md``.
 
     Parameters
@@ -80,6 +80,8 @@ def claims_table(results, *, figures_dir=None, relative_to=None, registry=None, 
     registry : dict, optional
         The check registry, for the order of rows and "not run" rows (default :data:`verify.CHECKS`).
     title : str
+    kill_page : str, optional
+        A link (relative to the page) to the kill-matrix page, named under the legend when given.
 
     Returns
     -------
@@ -103,6 +105,9 @@ def claims_table(results, *, figures_dir=None, relative_to=None, registry=None, 
     if subs:
         lines += ["", "**Substituted optimizers:** " + ", ".join(f"`{k}` = `{v}`" for k, v in subs.items()) +
                   " (these results are not the project's own optimizers')."]
+    if kill_page:
+        lines += ["", "How well these checks tell a correct optimizer from a broken one: the "
+                  f"[kill matrix]({kill_page}) (every mutant of `verify/mutants.py` against every check)."]
     lines += [
         "",
         "Provenance: *seed text* (the project's seed documents), *official code* (the authors' code), "
@@ -166,10 +171,14 @@ def claims_table(results, *, figures_dir=None, relative_to=None, registry=None, 
 
 
 def write_claims(results, path, *, figures_dir=None, registry=None):
-    """Write :func:`claims_table` to ``path`` atomically; returns the path."""
+    """Write :func:`claims_table` to ``path`` atomically; returns the path.
+
+    A ``kill-matrix.md`` next to ``path`` (``python -m verify --mutants --kill-page``) is linked from the page.
+    """
     from .runner import _atomic_write_text
 
     path = Path(path)
-    text = claims_table(results, figures_dir=figures_dir, relative_to=path.parent, registry=registry)
+    kill = "kill-matrix.md" if (path.parent / "kill-matrix.md").is_file() else None
+    text = claims_table(results, figures_dir=figures_dir, relative_to=path.parent, registry=registry, kill_page=kill)
     _atomic_write_text(path, text)
     return path

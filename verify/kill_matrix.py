@@ -279,6 +279,10 @@ def kill_page(km, *, commit=None, figure=None, relative_to=None):
         "an unknown commit"
     n_kill = sum(1 for m in km["cells"] if km["killed_by"][m])
     lines = [
+        "---",
+        "orphan: true",
+        "---",
+        "",
         "# Kill matrix",
         "",
         "Each mutant of `verify/mutants.py` is a small, plausible implementation mistake or look-alike of one of "
