@@ -34,6 +34,7 @@ from .rate_tightness import check_adago_rate_tight, plot_adago_rate_tight
 from .namo_rate import check_namo_d_rate, check_namo_rate, plot_namo_d_rate, plot_namo_rate
 from .inexact_rate import check_inexact_rate, plot_inexact_rate
 from .deterministic_rate import check_deterministic_rate, plot_deterministic_rate
+from .noise_adaptivity import check_noise_adaptivity, plot_noise_adaptivity
 from .result import KINDS, PROVENANCES, CheckResult
 from .runner import load_results, run_checks, summary_table, write_results
 from .mutants import MUTANTS, Mutant
@@ -58,6 +59,7 @@ CHECKS = {
     "namo_d_rate": (check_namo_d_rate, plot_namo_d_rate),                                 # issue 12, item 5
     "inexact_rate": (check_inexact_rate, plot_inexact_rate),                              # issue 12, item 7
     "deterministic_rate": (check_deterministic_rate, plot_deterministic_rate),            # issue 12, item 3
+    "noise_adaptivity": (check_noise_adaptivity, plot_noise_adaptivity),                  # issue 12, item 4
 }
 
 __all__ = [
@@ -67,6 +69,8 @@ __all__ = [
     "kill_matrix",
     "check_deterministic_rate",
     "plot_deterministic_rate",
+    "check_noise_adaptivity",
+    "plot_noise_adaptivity",
     "CheckResult",
     "PROVENANCES",
     "KINDS",

@@ -17,18 +17,18 @@ after a run.
 
 **The rules** (``RULES``; :math:`T` the horizon):
 
-=================  ===========================================================================================
-``adago``          AdaGO, :math:`\beta = 0`: :math:`\eta = \eta_0` (horizon-free, the AdaGrad-Norm rule),
-                   :math:`\varepsilon = \eta_0 T^{-3/4}` (the seed's :math:`T^{-3/4}` in units of
-                   :math:`\eta_0`), :math:`\gamma = 100` (never active here), :math:`v_0 = 10^{-6}`.
-``adago_momentum`` the same with :math:`\beta = 0.9`.
-``namo``           NAMO: :math:`\eta = \eta_0 T^{-1/2}`, :math:`1-\beta = 1-\beta_2 = T^{-1/2}`, no Nesterov,
-                   no shape factor, exact orthogonalization.
-``namo_d``         NAMO-D: as NAMO, :math:`c = 0.75` (the class default).
-``muon_stochastic`` Muon tuned for the stochastic end (normalized SGD with momentum, Cutkosky & Mehta 2020):
-                   :math:`\eta = \eta_0 T^{-3/4}`, :math:`1-\beta = T^{-1/2}`.
-``muon_deterministic`` Muon tuned for :math:`\sigma = 0`: :math:`\eta = \eta_0 T^{-1/2}`, :math:`\beta = 0`.
-=================  ===========================================================================================
+======================  ======================================================================================
+``adago``               AdaGO, :math:`\beta = 0`: :math:`\eta = \eta_0` (horizon-free, the AdaGrad-Norm rule),
+                        :math:`\varepsilon = \eta_0 T^{-3/4}` (the seed's :math:`T^{-3/4}` in units of
+                        :math:`\eta_0`), :math:`\gamma = 100` (never active here), :math:`v_0 = 10^{-6}`.
+``adago_momentum``      the same with :math:`\beta = 0.9`.
+``namo``                NAMO: :math:`\eta = \eta_0 T^{-1/2}`, :math:`1-\beta = 1-\beta_2 = T^{-1/2}`, no Nesterov,
+                        no shape factor, exact orthogonalization.
+``namo_d``              NAMO-D: as NAMO, :math:`c = 0.75` (the class default).
+``muon_stochastic``     Muon tuned for the stochastic end (normalized SGD with momentum, Cutkosky & Mehta 2020):
+                        :math:`\eta = \eta_0 T^{-3/4}`, :math:`1-\beta = T^{-1/2}`.
+``muon_deterministic``  Muon tuned for :math:`\sigma = 0`: :math:`\eta = \eta_0 T^{-1/2}`, :math:`\beta = 0`.
+======================  ======================================================================================
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ import numpy as np
 from adago_theory import DivergedRunError, run
 from adago_theory.backend import standard_normal, to_numpy
 
-__all__ = ["RULES", "RULE_TEXT", "eta_unit", "make_rule", "robust_problem", "PerRunNoise", "average_gradient_grid",
+__all__ = ["RULES", "RULE_TEXT", "RULE_CONSTANTS", "RULE_FACTORY", "eta_unit", "make_rule", "robust_problem", "PerRunNoise",
+           "average_gradient_grid", "host_mean_value", "host_grad_norm",
            "record_grid"]
 
 #: The rules' fixed constants (part of every check's pre-registration).
@@ -230,4 +231,10 @@ def average_gradient_grid(make_opt, problem, horizons, seeds, *, stochastic, eps
 def host_mean_value(problem, seeds):
     """Seed-mean of :math:`f(\\Theta_0)` on the host."""
     return float(np.mean([float(np.asarray(to_numpy(problem.value(problem.initial_point(s, runs=1)))).ravel()[0])
+                          for s in seeds]))
+
+
+def host_grad_norm(problem, seeds):
+    """Seed-mean of :math:`\\|\\nabla f(\\Theta_0)\\|_F` on the host (the scale of the noise levels)."""
+    return float(np.mean([float(np.sqrt(np.sum(np.asarray(to_numpy(problem.grad(problem.initial_point(s, runs=1)))) ** 2)))
                           for s in seeds]))
