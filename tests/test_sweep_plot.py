@@ -109,3 +109,83 @@ def test_plot_store_empty(tmp_path):
     open_store(tmp_path)
     with pytest.raises(ValueError, match="holds no finished run"):
         plot_store(tmp_path)
+
+
+def _many_groups_store(path, n_eta=6, Ts=(8, 16, 32, 64)):
+    """2 x n_eta groups (optimizer rule vs constant over n_eta multipliers) x len(Ts) horizons."""
+    import pandas as pd
+
+    open_store(path)
+    for k in range(n_eta):
+        for T in Ts:
+            cfg = canonical_config({"problem": "toy", "optimizer": "gd", "optimizer_params": {"eta": 0.1 * (k + 1)},
+                                    "T": T, "seeds": [0, 1], "runner": RUNNER})
+            rows = [{"run_id": run_id(cfg), "problem": "toy", "optimizer": "gd", "T": T, "scaling": "",
+                     "opt_eta": 0.1 * (k + 1), "seed": s, "step": t, "y": (k + 1) * T ** -0.5 + 1e-3 * s}
+                    for s in (0, 1) for t in (0, T)]
+            write_result(path, run_id(cfg), pd.DataFrame(rows), cfg)
+    return path
+
+
+def test_sweep_plot_readable_with_24_runs(tmp_path):
+    """issue 15 item 8: 24 runs (6 groups x 4 horizons): one colour per group, never reused, and the legend
+    below the axes, not over them or wider than the figure."""
+    from adago_theory.app.sweep.plot import plot_curves, plot_rates
+
+    df = load_results(_many_groups_store(tmp_path / "s"))
+    assert df.run_id.nunique() == 24
+    for fig in (plot_curves(df, "y"), plot_rates(df, "y")):
+        ax = fig.axes[0]
+        colors_by_group = {}
+        for line in ax.get_lines():
+            if line.get_linestyle() == "--":  # fitted lines share their group's colour
+                continue
+            colors_by_group.setdefault(tuple(np.round(np.asarray(__import__("matplotlib").colors.to_rgba(
+                line.get_color()))[:3], 6)), set()).add(round(float(line.get_ydata()[-1] /
+                                                                  line.get_xdata()[-1] ** -0.5)))
+        assert len(colors_by_group) == 6 and all(len(v) == 1 for v in colors_by_group.values())
+        (leg,) = fig.legends
+        fig.canvas.draw() if hasattr(fig.canvas, "draw") else None
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig).draw()
+        lb = leg.get_window_extent()
+        ab = ax.get_window_extent()
+        fb = fig.bbox
+        assert lb.y1 <= ab.y0 + 1e-6  # below the axes
+        assert lb.x0 >= fb.x0 - 1 and lb.x1 <= fb.x1 + 1  # not wider than the figure
+        assert len(leg.get_texts()) == 6
+
+
+def test_two_horizon_fit_has_no_interval(tmp_path):
+    """issue 15 item 8: a fit on two horizons prints 'n/a (2 horizons)', not an interval of width zero."""
+    from adago_theory.app.sweep.plot import interval_text
+
+    _power_law_store(tmp_path / "s", Ts=(8, 32))
+    fits = fit_rates(load_results(tmp_path / "s"), "y")
+    assert (fits.n_T == 2).all() and fits.theil_low.isna().all()
+    np.testing.assert_allclose(fits.slope, -0.5, atol=1e-10)
+    assert {interval_text(r) for r in fits.itertuples()} == {"n/a (2 horizons)"}
+    from adago_theory.app.cli import main
+
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["plot", str(tmp_path / "s"), "--out", str(tmp_path / "f")]) == 0
+    assert "n/a (2 horizons)" in buf.getvalue()
+
+
+def test_plot_names_what_it_left_out(tmp_path):
+    """issue 15 item 2: failed (diverged) runs and unfittable groups are named, with the reason."""
+    from adago_theory.app.sweep.store import write_error
+
+    _power_law_store(tmp_path / "s")
+    cfg = canonical_config({"problem": "toy", "optimizer": "gd", "optimizer_params": {"eta": 9.0}, "T": 64,
+                            "seeds": [0], "runner": RUNNER})
+    write_error(tmp_path / "s", run_id(cfg), cfg, {"type": "DivergedRunError", "step": 41,
+                                                   "message": "the run diverged at step 41: f is not finite"})
+    res = plot_store(tmp_path / "s", out=tmp_path / "f")
+    assert (f"run {run_id(cfg)} (gd, T=64)", "failed: DivergedRunError: the run diverged at step 41: f is not finite"
+            ) in res["left_out"]

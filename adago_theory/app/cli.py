@@ -416,14 +416,18 @@ def _cmd_plot(args):
         res = plot_store(args.store, metric=args.metric, kinds=kinds, out=args.out, statistic=args.statistic)
     except (StoreError, ValueError) as exc:
         raise UsageError(str(exc)) from None
+    from .sweep.plot import interval_text
+
     fits = res["fits"]
     if fits is not None and len(fits):
         print(f"rate fits of {args.statistic} {res['metric']} ~ T^slope (OLS; 95% Theil-Sen interval):")
         for r in fits.itertuples():
-            print(f"  {r.label:<40} slope {r.slope:+.4f}  [{r.theil_low:+.4f}, {r.theil_high:+.4f}]  "
+            print(f"  {r.label:<40} slope {r.slope:+.4f}  {interval_text(r)}  "
                   f"T={r.T_min}..{r.T_max} ({r.n_T} horizons, {r.n_seeds} seeds)")
     elif fits is not None:
         print("no rate fit: no group of runs with two or more horizons T")
+    for what, why in res["left_out"]:
+        print(f"left out: {what}: {why}")
     for f in res["files"]:
         print(f"wrote {f}")
     return 0
@@ -554,7 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=_FORMATTER, description="Timing benchmarks on one backend.",
                        epilog=f"examples:\n  {PROG} bench orth --quick\n  {PROG} bench optim --backend torch "
                               f"--out bench-optim.txt")
-    b.add_argument("what", choices=["orth", "optim", "peers", "grid"])
+    b.add_argument("what", choices=["orth", "optim", "peers", "grid", "train"])
     b.add_argument("--quick", action="store_true", help="small shapes, few repeats")
     _common(b, out_default="stdout", dtype=False, seed=False)
     b.set_defaults(func=_cmd_bench)
@@ -572,6 +576,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=_cmd_demo)
     sub.add_parser("docs", help="build the documentation site (forwarded to python -m adago_theory.app.docs_build)",
                    add_help=False)
+    sub.add_parser("train", help="train an MLP on digits with the toolkit's optimizers (adago_theory.app.train)",
+                   add_help=False)
     return p
 
 
@@ -587,10 +593,14 @@ def _version():
 def main(argv=None) -> int:
     """Entry point of the ``adago-theory`` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("verify", "docs"):
+    if argv and argv[0] in ("verify", "docs", "train"):
         try:
             if argv[0] == "verify":
                 return _cmd_verify(argv[1:])
+            if argv[0] == "train":
+                from .train.cli import main as train_main
+
+                return int(train_main(argv[1:], prog=f"{PROG} train") or 0)
             from .docs_build import main as docs_main
 
             return int(docs_main(argv[1:], prog=f"{PROG} docs") or 0)

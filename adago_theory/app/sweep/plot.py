@@ -11,7 +11,8 @@ r"""Figures and rate fits from a results store.
   §8 steps 3–4 [DOC scipy].  Horizon rules (``scaling``) keep runs of one rule together.
 
 Matplotlib is imported inside the functions; figures are built without pyplot (no GUI, no global
-state), in the project style of :mod:`adago_theory.app.plotting` when that module is present.
+state), in the project style of :mod:`adago_theory.app.plotting`, and saved by its
+:func:`~adago_theory.app.plotting.save_figure` (the one atomic writer).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["config_columns", "metric_columns", "run_groups", "fit_rates", "plot_curves", "plot_rates",
-           "plot_store", "save_figure"]
+           "plot_store", "group_colors", "interval_text", "left_out"]
 
 _CONFIG = ("problem", "optimizer", "T", "problem_seed", "stochastic", "batch_size", "record", "backend",
            "dtype", "device", "scaling", "runner")
@@ -121,8 +122,9 @@ def fit_rates(df, metric: str, *, statistic: str = "final"):
         One row per group with at least two horizons: ``group``, ``label``, ``n_T``, ``n_seeds``,
         ``T_min``, ``T_max``,
         ``slope``, ``stderr``, ``intercept`` (OLS in log–log), ``theil_slope``,
-        ``theil_low``, ``theil_high`` (95 % Theil–Sen).  Groups with non-positive
-        values cannot be fitted in log–log and get NaN.
+        ``theil_low``, ``theil_high`` (95 % Theil–Sen; NaN with two horizons, where no
+        interval exists).  Groups with non-positive values cannot be fitted in log–log and
+        get NaN.
 
     Raises
     ------
@@ -156,6 +158,8 @@ def fit_rates(df, metric: str, *, statistic: str = "final"):
                 row.update(slope=lr.slope, stderr=lr.stderr, intercept=lr.intercept)
             ts = stats.theilslopes(y, x, alpha=0.95)
             row.update(theil_slope=ts.slope, theil_low=ts.low_slope, theil_high=ts.high_slope)
+            if len(yT) < 3:  # two points: the "interval" collapses to the slope; there is none
+                row.update(theil_low=np.nan, theil_high=np.nan)
         elif len(yT) >= 2:
             row.update(slope=np.nan, stderr=np.nan, intercept=np.nan, theil_slope=np.nan, theil_low=np.nan,
                        theil_high=np.nan)
@@ -173,74 +177,60 @@ def _per_seed(df, metric, statistic):
     return y.rename("y").reset_index()
 
 
-def _style():
-    """The project's matplotlib style (``adago_theory.app.plotting``) when present, else matplotlib's."""
-    import contextlib
+def group_colors(n: int) -> list:
+    """``n`` distinct colours, one per group: Okabe–Ito up to 8, then ``tab20``, then evenly spaced hues."""
+    from ..plotting import OKABE_ITO
 
-    try:
-        from adago_theory.app.plotting import style_context
-    except ImportError:
-        return contextlib.nullcontext()
-    return style_context()
+    if n <= len(OKABE_ITO):
+        return list(OKABE_ITO[:n])
+    import matplotlib
+
+    if n <= 20:
+        return [matplotlib.colormaps["tab20"](i) for i in range(n)]
+    return [matplotlib.colormaps["turbo"](i / (n - 1)) for i in range(n)]
 
 
-def _figure(n_panels: int, *, legend_right=False):
-    """A Figure with one panel per problem, built without pyplot (no GUI, no global state)."""
-    ncols = min(n_panels, 3 if not legend_right else 2)
+def _legend_cols(n):
+    return 1 if n <= 2 else 2 if n <= 8 else 3
+
+
+def _figure(n_panels: int, n_entries: int):
+    """A Figure with one panel per problem and room below the axes for a legend of ``n_entries``."""
+    from ..plotting import new_figure
+
+    ncols = min(n_panels, 3)
     nrows = -(-n_panels // ncols)
-    per = 4.6 + (3.8 if legend_right else 0.0)
-    try:
-        from adago_theory.app.plotting import new_figure
-    except ImportError:
-        new_figure = None
-    if new_figure is not None:
-        fig, axes = new_figure(nrows, ncols, width=min(per * ncols, 16.8), height=3.6 * nrows)
-    else:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(min(per * ncols, 16.8), 3.6 * nrows), layout="constrained")
-        axes = fig.subplots(nrows, ncols, squeeze=False)
+    legend_rows = -(-n_entries // _legend_cols(n_entries)) if n_entries else 0
+    fig, axes = new_figure(nrows, ncols, width=min(4.6 * ncols + (2.0 if ncols == 1 else 0.0), 14.0),
+                           height=3.4 * nrows + 0.17 * legend_rows + 0.3)
     axes = list(np.asarray(axes).ravel())
     for ax in axes[n_panels:]:
         ax.set_visible(False)
     return fig, axes[:n_panels]
 
 
-_LEGEND_INSIDE = 4  # more legend entries than this go to the right of the axes
-
-
-def _n_colors(ax) -> int:
-    import matplotlib
-
-    return max(1, len(matplotlib.rcParams["axes.prop_cycle"].by_key().get("color", [None] * 10)))
-
-
-def _linestyle(i, ax):
-    """Solid for the first colour cycle, then dashed, dotted, dash-dot: lines stay distinct."""
-    return ("-", "--", ":", "-.")[(i // _n_colors(ax)) % 4]
-
-
-def _legend(ax):
-    """A small legend inside the axes, or to their right when it has many entries."""
-    n = len(ax.get_legend_handles_labels()[0])
-    if n == 0:
-        return
-    if n <= _LEGEND_INSIDE:
-        ax.legend(fontsize=6, frameon=False)
-    else:
-        ax.legend(fontsize=6, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+def _legend(fig, handles, labels, title=None):
+    """One legend for the whole figure, below the axes (never over the data)."""
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncols=_legend_cols(len(labels)), fontsize=6.5,
+                   frameon=False, title=title, title_fontsize=7)
 
 
 def _panels(df, ax, n_entries=0):
     problems = list(dict.fromkeys(df["problem"])) if "problem" in df.columns else [None]
     if ax is not None:
         return ax.figure, [(None, ax)]
-    fig, axes = _figure(len(problems), legend_right=n_entries > _LEGEND_INSIDE)
+    fig, axes = _figure(len(problems), n_entries)
     return fig, list(zip(problems, axes))
 
 
-def plot_curves(df, metric: str, *, ax=None, logy: bool | None = None, max_lines: int = 40):
+def plot_curves(df, metric: str, *, ax=None, logy: bool | None = None, max_lines: int = 200):
     """Plot ``metric`` against the step: median over seeds with the inter-quartile band, per run.
+
+    Runs that differ only in the horizon :math:`T` (and the hyperparameters a horizon rule sets
+    from it) form a group: a group has one colour, never shared with another group, and its
+    horizons are told apart by line width and lightness (longer = darker).  The legend, one
+    entry per group, sits below the axes, so that 24 runs or more stay readable.
 
     Parameters
     ----------
@@ -259,24 +249,32 @@ def plot_curves(df, metric: str, *, ax=None, logy: bool | None = None, max_lines
     -------
     matplotlib.figure.Figure
     """
+    from ..plotting import style_context
+
     if metric not in df.columns:
         raise ValueError(f"metric must be one of {', '.join(metric_columns(df))}, got {metric!r}")
-    with _style():
-        runs = run_groups(df)
-        per_panel = runs.groupby("problem").size().max() if "problem" in runs else len(runs)
-        fig, panels = _panels(df, ax, min(int(per_panel), max_lines))
+    with style_context():
+        runs = run_groups(df, across_T=True)
+        groups = list(dict.fromkeys(runs["group"]))
+        colors = dict(zip(groups, group_colors(len(groups))))
+        fig, panels = _panels(df, ax, len(groups))
         vals = df[metric].to_numpy(dtype=float)
         if logy is None:
             logy = bool(np.all(vals[np.isfinite(vals)] > 0))
         n_seeds = int(df.groupby("run_id").seed.nunique().max())
+        Ts = sorted(set(runs["T"]))
+        shade = {T: 0.45 + 0.55 * i / max(len(Ts) - 1, 1) for i, T in enumerate(Ts)}
+        handles = {}
         for problem, a in panels:
             sel = runs if problem is None else runs[runs.problem == problem]
-            for i, (_, r) in enumerate(sel.head(max_lines).iterrows()):
+            for _, r in sel.head(max_lines).iterrows():
                 sub = df[df.run_id == r.run_id]
                 q = sub.groupby("step")[metric].quantile([0.25, 0.5, 0.75]).unstack()
-                line, = a.plot(q.index, q[0.5], label=r.label, lw=1.3, ls=_linestyle(i, a))
+                w = shade[r["T"]]
+                line, = a.plot(q.index, q[0.5], color=colors[r.group], lw=0.6 + 1.0 * w, alpha=w)
+                handles.setdefault(r.group, (line, r.label))
                 if sub.seed.nunique() > 1:
-                    a.fill_between(q.index, q[0.25], q[0.75], color=line.get_color(), alpha=0.2, lw=0)
+                    a.fill_between(q.index, q[0.25], q[0.75], color=colors[r.group], alpha=0.12, lw=0)
             if logy:
                 a.set_yscale("log")
             steps = df.step[df.step > 0]
@@ -286,47 +284,60 @@ def plot_curves(df, metric: str, *, ax=None, logy: bool | None = None, max_lines
             a.set_ylabel(metric)
             a.set_title(f"{problem + ': ' if problem else ''}median over {n_seeds} seed(s), band 25-75 %",
                         fontsize=8)
-            _legend(a)
+        title = f"T = {', '.join(map(str, Ts))} (longer = darker)" if len(Ts) > 1 else None
+        _legend(fig, [h for h, _ in handles.values()], [lab for _, lab in handles.values()], title)
     return fig
+
+
+def interval_text(fit) -> str:
+    """The Theil–Sen interval of a fit row as text; ``n/a (2 horizons)`` where no interval exists."""
+    if fit.n_T < 3 or not (np.isfinite(fit.theil_low) and np.isfinite(fit.theil_high)):
+        return f"n/a ({fit.n_T} horizons)"
+    return f"[{fit.theil_low:+.3f}, {fit.theil_high:+.3f}]"
 
 
 def plot_rates(df, metric: str, *, statistic: str = "final", ax=None, fits=None):
     r"""Log–log plot of :math:`y_T` against the horizon with the fitted power law per group.
 
     Markers: mean over seeds; band: 25–75 % quantiles over seeds; dashed line: the OLS
-    fit of :func:`fit_rates`, its slope and the Theil–Sen interval in the legend.  One
-    panel per problem unless ``ax`` is given.
+    fit of :func:`fit_rates`, its slope and the Theil–Sen interval in the legend (below the
+    axes, one colour per group).  One panel per problem unless ``ax`` is given.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    from ..plotting import style_context
+
     fits = fit_rates(df, metric, statistic=statistic) if fits is None else fits
     per = _per_seed(df, metric, statistic)
     runs = run_groups(df, across_T=True)
     per = per.merge(runs[["run_id", "group", "label", "T", "problem"]], on="run_id")
     by_group = {r.group: r for r in fits.itertuples()}
-    with _style():
-        per_panel = per.groupby("problem")["group"].nunique().max()
-        fig, panels = _panels(df, ax, int(per_panel))
+    with style_context():
+        groups = [g for g, sub in per.groupby("group", sort=True) if sub["T"].nunique() >= 2]
+        colors = dict(zip(groups, group_colors(len(groups))))
+        fig, panels = _panels(df, ax, len(groups))
+        handles, labels = [], []
         for problem, a in panels:
             sel = per if problem is None else per[per.problem == problem]
             for g, sub in sel.groupby("group", sort=True):
-                label = sub["label"].iloc[0]
+                if g not in colors:
+                    continue
                 agg = sub.groupby("T")["y"]
                 mean, lo, hi = agg.mean(), agg.quantile(0.25), agg.quantile(0.75)
-                if len(mean) < 2:
-                    continue
                 f = by_group.get(g)
-                txt = label
-                if f is not None and np.isfinite(f.slope):
-                    txt += f"  slope {f.slope:+.3f} [{f.theil_low:+.3f}, {f.theil_high:+.3f}]"
-                line, = a.plot(mean.index, mean.values, "o", ms=4, label=txt)
-                line.set_marker("osD^v<>"[(g // _n_colors(a)) % 7])
-                a.fill_between(mean.index, lo.values, hi.values, color=line.get_color(), alpha=0.15, lw=0)
-                if f is not None and np.isfinite(f.slope):
+                ok = f is not None and np.isfinite(f.slope)
+                txt = sub["label"].iloc[0]
+                if ok:
+                    txt += f"  slope {f.slope:+.3f}, Theil-Sen {interval_text(f)}"
+                line, = a.plot(mean.index, mean.values, "o", ms=4, color=colors[g])
+                a.fill_between(mean.index, lo.values, hi.values, color=colors[g], alpha=0.15, lw=0)
+                if ok:
                     T = np.asarray(mean.index, dtype=float)
-                    a.plot(T, np.exp(f.intercept) * T ** f.slope, "--", color=line.get_color(), lw=1)
+                    a.plot(T, np.exp(f.intercept) * T ** f.slope, "--", color=colors[g], lw=1)
+                handles.append(line)
+                labels.append(txt)
             a.set_xscale("log")
             a.set_yscale("log")
             Ts = sorted(set(sel["T"]))
@@ -339,39 +350,39 @@ def plot_rates(df, metric: str, *, statistic: str = "final", ax=None, fits=None)
             a.set_ylabel(f"{statistic} {metric} (mean over seeds)")
             if problem:
                 a.set_title(str(problem), fontsize=8)
-            _legend(a)
+        _legend(fig, handles, labels)
     return fig
 
 
-def save_figure(fig, stem, formats=("png", "pdf")) -> list[Path]:
-    """Save ``fig`` as ``stem.png`` and ``stem.pdf``, each atomically; returns the paths.
+def left_out(path, df, metric: str, fits) -> list[tuple[str, str]]:
+    """What the figures and fits of a store leave out, and why: ``[(what, reason), ...]``.
 
-    Uses ``adago_theory.app.plotting.save_figure`` (the project's writer: atomic, stable
-    metadata) when that module exists, else an equivalent writer here.
+    Failed runs (from their error records: a diverged run names its step), and groups that
+    :func:`fit_rates` could not fit (one horizon, or values not positive and finite).
     """
-    stem = Path(stem)
-    try:
-        from adago_theory.app.plotting import save_figure as _save
-    except ImportError:
-        _save = None
-    if _save is not None:
-        return [Path(p) for p in _save(fig, stem, formats=tuple(formats))]
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"png": {"Software": None}, "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
-            "svg": {"Date": None}}
-    paths = []
-    for f in formats:
-        final = stem.parent / f"{stem.name}.{f}"
-        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fig.savefig(fh, format=f, metadata=meta.get(f), dpi=150)
-            os.replace(tmp, final)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        paths.append(final)
-    return paths
+    import json
+
+    from .store import load_errors
+
+    out = []
+    for e in load_errors(path).itertuples():
+        cfg = json.loads(e.config) if isinstance(e.config, str) and e.config else {}
+        what = f"run {e.run_id} ({cfg.get('optimizer', '?')}, T={cfg.get('T', '?')})"
+        out.append((what, f"failed: {e.type}: {e.message}"))
+    if fits is not None:
+        runs = run_groups(df, across_T=True)
+        slopes = fits["slope"].to_numpy(dtype=float) if len(fits) else np.array([])
+        fitted = set(fits["group"][np.isfinite(slopes)]) if len(fits) else set()
+        for g, sub in runs.groupby("group", sort=True):
+            if g in fitted:
+                continue
+            label = sub["label"].iloc[0]
+            if sub["T"].nunique() < 2:
+                out.append((f"group {label}", "one horizon T: no rate fit"))
+            else:
+                out.append((f"group {label}", f"{metric} is not positive and finite at every horizon: "
+                                              "no log-log fit"))
+    return out
 
 
 def plot_store(path, *, metric: str | None = None, kinds=("curves", "rates"), out=None, statistic: str = "final"):
@@ -392,14 +403,15 @@ def plot_store(path, *, metric: str | None = None, kinds=("curves", "rates"), ou
     Returns
     -------
     dict
-        ``{"files": [paths], "fits": DataFrame or None, "metric": str}``.  With ``rates``,
-        ``rates_<metric>.csv`` holds the fits.
+        ``{"files": [paths], "fits": DataFrame or None, "metric": str, "left_out": [(what, why)]}``
+        (:func:`left_out`).  With ``rates``, ``rates_<metric>.csv`` holds the fits.
 
     Raises
     ------
     ValueError
         If the store holds no finished run, or the metric is unknown.
     """
+    from ..plotting import save_figure
     from .store import load_results
 
     df = load_results(path)
@@ -416,11 +428,12 @@ def plot_store(path, *, metric: str | None = None, kinds=("curves", "rates"), ou
     out = Path(out) if out is not None else Path(path) / "figures"
     files, fits = [], None
     if "curves" in kinds:
-        files += save_figure(plot_curves(df, metric), out / f"curves_{metric}")
+        files += [Path(p) for p in save_figure(plot_curves(df, metric), out / f"curves_{metric}")]
     if "rates" in kinds:
         fits = fit_rates(df, metric, statistic=statistic)
         if len(fits):
-            files += save_figure(plot_rates(df, metric, statistic=statistic, fits=fits), out / f"rates_{metric}")
+            fig = plot_rates(df, metric, statistic=statistic, fits=fits)
+            files += [Path(p) for p in save_figure(fig, out / f"rates_{metric}")]
         csv = out / f"rates_{metric}.csv"
         out.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{csv.name}.", suffix=".tmp")
@@ -428,4 +441,4 @@ def plot_store(path, *, metric: str | None = None, kinds=("curves", "rates"), ou
         fits.to_csv(tmp, index=False)
         os.replace(tmp, csv)
         files.append(csv)
-    return {"files": files, "fits": fits, "metric": metric}
+    return {"files": files, "fits": fits, "metric": metric, "left_out": left_out(path, df, metric, fits)}
