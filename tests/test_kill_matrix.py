@@ -71,7 +71,7 @@ FAKE = {"still": Mutant("still", "adago", still, "no step", ("descends",)),
 
 def test_kill_matrix_on_a_tiny_registry(tmp_path):
     km = kill_matrix(FAKE, registry=REG, progress=False)
-    assert km["baseline"] == {"descends": "pass", "muon_only": "pass"}
+    assert km["baseline"] == {"descends": "pass", "muon_only": "not applicable"}  # no mutant runs muon_only
     assert km["cells"]["still"]["descends"]["cell"] == "killed"
     assert km["cells"]["half"]["descends"]["cell"] == "survived"
     assert km["cells"]["half_eq"]["descends"]["cell"] == "equivalent"
@@ -82,11 +82,13 @@ def test_kill_matrix_on_a_tiny_registry(tmp_path):
     assert "1/3 mutants killed; survivors: half" in text
     assert "expected killers that did not kill: half: descends; half_eq: descends" in text
     row = {ln.split()[0]: ln for ln in text.splitlines() if ln.split() and ln.split()[0] in FAKE}
-    assert row["still"].split()[1:3] == ["K", "."] and row["half"].split()[1] == "S!"
+    assert row["still"].split()[1] == "K" and row["half"].split()[1] == "S!"
+    assert "not shown (no mutant runs them): muon_only" in text
     page = kill_page(km, commit={"sha": "0123456789abcdef", "dirty": True})
     assert page.startswith("---\norphan: true\n---")  # linked from claims.md, in no toctree
     assert "commit `0123456789ab` (working tree with uncommitted changes)" in page
-    assert "| `still` | adago | **killed** | · |" in page and "| `half` | adago | SURVIVED | · |" in page
+    assert "| `still` | adago | **killed** |" in page and "| `half` | adago | SURVIVED |" in page
+    assert "Not shown (they run no optimizer a mutant replaces): `muon_only`." in page
     assert "Equivalent for `descends`: a half step still descends" in page
     fig = plot_kill_matrix(km)
     from adago_theory.app.plotting import save_figure

@@ -60,13 +60,15 @@ def _cell(check_fn, replaces, factory, quick, rng):
     """Run one cell; a small picklable record (the full CheckResult stays in the worker)."""
     from .runner import run_one
 
+    cpu0 = time.process_time()
     rec = run_one(check_fn, quick=quick, rng=rng, substitute={replaces: factory} if factory is not None else None)
     r = rec["result"]
     if r is not None:
         text = r.verdict_text
     else:
         text = rec.get("reason") or ((rec["error"] or "").strip().splitlines() or [""])[-1]
-    return {"status": rec["status"], "seconds": round(rec["seconds"], 3), "text": text}
+    return {"status": rec["status"], "seconds": round(rec["seconds"], 3),
+            "cpu_seconds": round(time.process_time() - cpu0, 3), "text": text}
 
 
 def kill_matrix(mutants=None, checks=None, *, quick=True, rng=0, workers=1, progress=True, registry=None):
@@ -109,7 +111,9 @@ def kill_matrix(mutants=None, checks=None, *, quick=True, rng=0, workers=1, prog
         raise KeyError(f"unknown check name(s): {', '.join(unknown)}; known: {', '.join(registry)}")
     workers = max(1, int(workers))
     tasks, cells = [], {m: {} for m in mutants}
-    for c in names:
+    reached = [c for c in names if any(applicability(registry[c][0], {m.replaces: m.factory})[0]
+                                       for m in mutants.values())]
+    for c in reached:  # the baseline of the checks some mutant runs (the others need none)
         tasks.append((BASELINE, c, registry[c][0], None, None))
     for mname, m in mutants.items():
         for c in names:
@@ -144,6 +148,10 @@ def kill_matrix(mutants=None, checks=None, *, quick=True, rng=0, workers=1, prog
                 bar.set_postfix_str(f"{key[0]} x {key[1]}")
                 bar.update()
     bar.close()
+    not_run = {"status": "not applicable", "seconds": 0.0, "cpu_seconds": 0.0,
+               "text": "no mutant runs this check (it runs no optimizer a mutant replaces)"}
+    for c in names:
+        raw.setdefault((BASELINE, c), not_run)
     baseline = {c: raw[(BASELINE, c)]["status"] for c in names}
     for mname, m in mutants.items():
         equiv = dict(m.equivalent_for)
@@ -166,9 +174,16 @@ def kill_matrix(mutants=None, checks=None, *, quick=True, rng=0, workers=1, prog
         "survivors": [m for m in mutants if not killed_by[m]
                       and any(cells[m][c]["cell"] == "survived" for c in names)],
         "seconds": round(time.perf_counter() - t0, 1),
+        "cpu_seconds": round(sum(r.get("cpu_seconds", 0.0) for r in raw.values()), 1),
         "workers": workers,
         "run_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def _shown(km):
+    """The checks some mutant runs (the columns worth drawing) and the others."""
+    shown = [c for c in km["checks"] if km["baseline"][c] != "not applicable"]
+    return shown, [c for c in km["checks"] if c not in shown]
 
 
 def survivors(km):
@@ -178,14 +193,15 @@ def survivors(km):
 
 def matrix_text(km, *, width=None):
     """The matrix as a plain-text grid (checks as numbered columns, keyed below) and one line per mutant."""
-    checks = km["checks"]
+    checks, hidden = _shown(km)
     rows = [BASELINE] + list(km["cells"])
     w = max(len(r) for r in rows)
     col = max(3, max(len(str(i + 1)) for i in range(len(checks))) + 1)
-    lines = [f"kill matrix ({km['mode']} mode, seed {km['seed']}, {km['seconds']:.0f} s with {km['workers']} "
-             f"worker{'s' if km['workers'] > 1 else ''})", ""]
+    lines = [f"kill matrix ({km['mode']} mode, seed {km['seed']}, {km['seconds']:.0f} s wall with {km['workers']} "
+             f"worker{'s' if km['workers'] > 1 else ''}, {km.get('cpu_seconds', 0.0):.0f} s CPU in the cells)", ""]
     lines.append(" " * w + "  " + "".join(f"{i + 1:>{col}}" for i in range(len(checks))) + "   killed by")
-    base = {"pass": "ok", "fail": "F", "error": "E!", "not reproduced": "NR", "not judged": "?"}
+    base = {"pass": "ok", "fail": "F", "error": "E!", "not reproduced": "NR", "not judged": "?",
+            "not applicable": "."}
     lines.append(f"{BASELINE:<{w}}  " + "".join(f"{base.get(km['baseline'][c], '?'):>{col}}" for c in checks)
                  + "   (the project's optimizers)")
     for m, row in km["cells"].items():
@@ -195,6 +211,8 @@ def matrix_text(km, *, width=None):
         lines.append(f"{m:<{w}}  {glyphs}   {tail}")
     lines.append("")
     lines.append("checks: " + "; ".join(f"{i + 1} = {c}" for i, c in enumerate(checks)))
+    if hidden:
+        lines.append("not shown (no mutant runs them): " + ", ".join(hidden))
     lines.append("cells: K = killed, S! = survived (a defect of the suite), E = equivalent (declared), "
                  "? = not judged, . = n/a (the check does not run the replaced optimizer); real: ok = pass, "
                  "F = fail, NR = not reproduced, E! = error")
@@ -222,7 +240,7 @@ def plot_kill_matrix(km):
 
     from adago_theory.app.plotting import new_figure, style_context
 
-    checks = km["checks"]
+    checks, _ = _shown(km)
     mutants = list(km["cells"])
     cats = list(_COLORS)
     grid = np.zeros((len(mutants) + 1, len(checks)), dtype=int)
@@ -272,7 +290,7 @@ def kill_page(km, *, commit=None, figure=None, relative_to=None):
     """Markdown for ``docs/kill-matrix.md`` (generated; do not edit by hand)."""
     from .mutants import MUTANTS
 
-    checks = km["checks"]
+    checks, hidden = _shown(km)
     sha = (commit or {}).get("sha")
     dirty = (commit or {}).get("dirty")
     when = f"commit `{sha[:12]}`" + (" (working tree with uncommitted changes)" if dirty else "") if sha else \
@@ -292,8 +310,9 @@ def kill_page(km, *, commit=None, figure=None, relative_to=None):
         "no check kills is a defect of the suite: a check to sharpen, never a mutant to weaken.",
         "",
         f"Generated by `python -m verify --mutants{' --quick' if km['mode'] == 'quick' else ''} --kill-page "
-        f"docs/kill-matrix.md` from {when}, {km['run_at'][:10]}, seed {km['seed']}, in {km['seconds']:.0f} s with "
-        f"{km['workers']} worker{'s' if km['workers'] > 1 else ''}; do not edit by hand.",
+        f"docs/kill-matrix.md` from {when}, {km['run_at'][:10]}, seed {km['seed']}, in {km['seconds']:.0f} s "
+        f"(wall) with {km['workers']} worker{'s' if km['workers'] > 1 else ''} and {km.get('cpu_seconds', 0):.0f} s "
+        "of CPU time in the cells; do not edit by hand.",
         "",
         f"**{n_kill} of {len(km['cells'])} mutants killed** ({km['mode']} mode). Survivors: "
         f"{', '.join('`' + m + '`' for m in km['survivors']) or 'none'}.",
@@ -304,7 +323,7 @@ def kill_page(km, *, commit=None, figure=None, relative_to=None):
         lines += [f"![kill matrix]({rel})", ""]
     lines += ["| Mutant | replaces | " + " | ".join(f"`{c}`" for c in checks) + " |",
               "|---|---|" + "---|" * len(checks)]
-    base = " | ".join(km["baseline"][c].upper() if km["baseline"][c] != "pass" else "pass" for c in checks)
+    base = " | ".join("pass" if km["baseline"][c] == "pass" else km["baseline"][c].upper() for c in checks)
     lines.append(f"| *real optimizers* | | {base} |")
     glyph = {"killed": "**killed**", "survived": "SURVIVED", "equivalent": "equivalent", "not judged": "not judged",
              "n/a": "·"}
@@ -315,7 +334,11 @@ def kill_page(km, *, commit=None, figure=None, relative_to=None):
               "defect of the suite unless declared equivalent); equivalent = declared equivalent, the check "
               "rightly passes it; not judged = the check could not judge (in this mode); · = not applicable (the "
               "check does not run the replaced optimizer). The *real optimizers* row gives each check's status "
-              "with the project's own optimizers.", "", "## The mutants", ""]
+              "with the project's own optimizers."]
+    if hidden:
+        lines += ["", "Not shown (they run no optimizer a mutant replaces): " +
+                  ", ".join(f"`{c}`" for c in hidden) + "."]
+    lines += ["", "## The mutants", ""]
     for m, info in km["mutants"].items():
         doc = (MUTANTS[m].factory.__doc__ or "").strip() if m in MUTANTS else ""
         first = " ".join(doc.split("\n\n")[0].split()) if doc else info["violates"]
