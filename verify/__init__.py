@@ -35,6 +35,7 @@ from .namo_rate import check_namo_d_rate, check_namo_rate, plot_namo_d_rate, plo
 from .inexact_rate import check_inexact_rate, plot_inexact_rate
 from .deterministic_rate import check_deterministic_rate, plot_deterministic_rate
 from .noise_adaptivity import check_noise_adaptivity, plot_noise_adaptivity
+from .polarsgd_rate import check_polarsgd_rate, plot_polarsgd_rate
 from .result import KINDS, PROVENANCES, CheckResult
 from .runner import load_results, run_checks, summary_table, write_results
 from .mutants import MUTANTS, Mutant
@@ -60,6 +61,7 @@ CHECKS = {
     "inexact_rate": (check_inexact_rate, plot_inexact_rate),                              # issue 12, item 7
     "deterministic_rate": (check_deterministic_rate, plot_deterministic_rate),            # issue 12, item 3
     "noise_adaptivity": (check_noise_adaptivity, plot_noise_adaptivity),                  # issue 12, item 4
+    "polarsgd_rate": (check_polarsgd_rate, plot_polarsgd_rate),                           # issue 12, item 6
 }
 
 __all__ = [
@@ -71,6 +73,8 @@ __all__ = [
     "plot_deterministic_rate",
     "check_noise_adaptivity",
     "plot_noise_adaptivity",
+    "check_polarsgd_rate",
+    "plot_polarsgd_rate",
     "CheckResult",
     "PROVENANCES",
     "KINDS",
