@@ -133,7 +133,8 @@ def test_mutant_is_killed_by_its_expected_killer(mutant):
 @pytest.mark.slow
 def test_quick_kill_matrix_kills_every_non_equivalent_mutant():
     km = kill_matrix(quick=True, progress=False, workers=2)
-    assert all(s == "pass" for s in km["baseline"].values()), km["baseline"]
+    # the real optimizers: no check fails or raises (a claim quick mode cannot judge says so)
+    assert all(s in ("pass", "not judged", "not applicable") for s in km["baseline"].values()), km["baseline"]
     assert km["survivors"] == [], matrix_text(km)
     for m, info in km["mutants"].items():
         for c in info["expected_killers"]:

@@ -220,3 +220,13 @@ def test_claims_page_links_the_kill_matrix_when_it_exists(tmp_path):
     (tmp_path / "kill-matrix.md").write_text("# Kill matrix\n")
     page = write_claims({"a": r}, tmp_path / "claims.md", registry={"a": (None, None)})
     assert "[kill matrix](kill-matrix.md)" in page.read_text()
+
+
+def test_adago_theory_verify_forwards_substitute_and_mutants(capsys):
+    from adago_theory.app.cli import main as cli_main
+
+    assert cli_main(["verify", "--substitute", "adago=no_such_pkg.mod:fn", "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert "adago-theory verify" in err and "cannot import 'no_such_pkg.mod'" in err
+    assert cli_main(["verify", "--mutants", "--mutant", "nope"]) == 2
+    assert "unknown mutant(s): nope" in capsys.readouterr().err
