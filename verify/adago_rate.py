@@ -151,30 +151,38 @@ def adago_stochastic_bound(T, *, Delta, grad0_fro, L_op, L_fro, sigma2, r, eps, 
 def adago_stochastic_bound_expressions():
     r"""SymPy: :math:`B(T)` under the schedule rule, its order, and the AdaGrad lemma's one-step inequality.
 
+    The limit is taken in :math:`u = T^{1/4}` (no fractional powers: faster).  Since
+    :math:`L := \lim T^{1/4}B/\log T` is finite and positive,
+    :math:`\log B = -\tfrac14\log T + \log\log T + \log L + o(1)`, so :math:`\lim\log B/\log T = -1/4`.
+
     Returns
     -------
     dict
-        ``B`` (SymPy, with :math:`\eta = cT^{-1/4}`, :math:`\varepsilon = cT^{-3/4}`,
-        :math:`1-\beta = c_\beta T^{-1/2}`), ``exponent`` (:math:`\lim\log B/\log T`, :math:`-1/4`),
-        ``leading`` (:math:`\lim T^{1/4}B/\log T`), ``lemma_gap`` (:math:`-\log(1-x) - x`, whose derivative
-        :math:`x/(1-x)` is ``lemma_gap_derivative``: :math:`\ge 0` on :math:`[0, 1)`, so
-        :math:`a_t/S_t \le \log(S_t/S_{t-1})`), ``symbols``.
+        ``B`` (SymPy, in :math:`T`, with :math:`\eta = cT^{-1/4}`, :math:`\varepsilon = cT^{-3/4}`,
+        :math:`1-\beta = c_\beta T^{-1/2}`), ``leading`` (:math:`\lim T^{1/4}B/\log T`), ``exponent``
+        (:math:`-1/4` when ``leading`` is finite and positive, else None), ``lemma_gap``
+        (:math:`-\log(1-x) - x`, whose derivative :math:`x/(1-x)` is ``lemma_gap_derivative``: :math:`\ge 0` on
+        :math:`[0, 1)`, so :math:`a_t/S_t \le \log(S_t/S_{t-1})`), ``symbols``.
     """
     import sympy as sp
 
-    T, c, cb, Delta, g0, Lop, LF, sigma, r, gamma, v0, x = sp.symbols(
-        "T c c_beta Delta g_0 L_op L_F sigma r gamma v_0 x", positive=True)
-    eta, eps = c * T ** sp.Rational(-1, 4), c * T ** sp.Rational(-3, 4)
-    om = cb / sp.sqrt(T)
-    beta = 1 - om
-    A = eps**2 * T + eta**2 * sp.log(1 + gamma**2 * T / v0**2)
-    inner = (g0 * beta * sp.sqrt(A / (1 - beta**2)) + sp.sqrt(r) * LF * beta * A / om
-             + sigma * sp.sqrt(A * T * om / (1 + beta)))
-    B = (Delta + 2 * sp.sqrt(r) * inner + Lop * A / 2) / (eps * T)
-    exponent = sp.limit(sp.log(B) / sp.log(T), T, sp.oo)
-    leading = sp.simplify(sp.limit(B * T ** sp.Rational(1, 4) / sp.log(T), T, sp.oo))
+    T, u, c, cb, Delta, g0, Lop, LF, sigma, r, gamma, v0, x = sp.symbols(
+        "T u c c_beta Delta g_0 L_op L_F sigma r gamma v_0 x", positive=True)
+
+    def bound(Tn, q):            # q = T^(1/4)
+        eta, eps = c / q, c / q**3
+        om = cb / q**2
+        beta = 1 - om
+        A = eps**2 * Tn + eta**2 * sp.log(1 + gamma**2 * Tn / v0**2)
+        inner = (g0 * beta * sp.sqrt(A / (1 - beta**2)) + sp.sqrt(r) * LF * beta * A / om
+                 + sigma * sp.sqrt(A * Tn * om / (1 + beta)))
+        return (Delta + 2 * sp.sqrt(r) * inner + Lop * A / 2) / (eps * Tn)
+
+    B = bound(T, T ** sp.Rational(1, 4))
+    leading = sp.simplify(sp.limit(bound(u**4, u) * u / sp.log(u), u, sp.oo) / 4)    # log T = 4 log u
+    finite_pos = bool(leading.is_positive) and leading.is_finite is not False and not leading.has(sp.oo)
     gap = -sp.log(1 - x) - x
-    return {"B": B, "exponent": exponent, "leading": leading, "lemma_gap": gap,
+    return {"B": B, "exponent": sp.Rational(-1, 4) if finite_pos else None, "leading": leading, "lemma_gap": gap,
             "lemma_gap_derivative": sp.simplify(sp.diff(gap, x)),
             "symbols": {"T": T, "c": c, "c_beta": cb, "Delta": Delta, "g0": g0, "L_op": Lop, "L_F": LF,
                         "sigma": sigma, "r": r, "gamma": gamma, "v0": v0, "x": x}}
