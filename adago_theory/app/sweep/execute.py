@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
 import numpy as np
 
+from .batch import group_records, run_group
 from .config import ConfigError, RunRecord, canonical_config, configs_from, flatten_config, make_record, run_id
 from .registry import check_params, get_optimizer_factory, get_problem_factory, load_runner
 from .store import lock_store, open_store, record_sweep, write_error, write_result, finished_ids, error_ids
@@ -388,16 +389,23 @@ def _job(config, progress=False) -> RunOutcome:
 # ---------------------------------------------------------------------------
 
 
+def _group_job(records, progress=False) -> list[RunOutcome]:
+    """Run a batch of records (:mod:`~adago_theory.app.sweep.batch`): one ``run`` when they can share it."""
+    return run_group(records, lambda rec: _job(rec, progress))
+
+
 def _local(configs, n_jobs, progress) -> Iterator[RunOutcome]:
-    if n_jobs == 1 or len(configs) <= 1:
-        for c in configs:
-            yield _job(c, None if progress is None or progress else False)
+    groups = group_records(configs)
+    if n_jobs == 1 or len(groups) <= 1:
+        for g in groups:
+            yield from _group_job(g, None if progress is None or progress else False)
         return
     from joblib import Parallel, delayed
 
     par = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered", batch_size=1,
                    pre_dispatch="2*n_jobs")
-    yield from par(delayed(_job)(c) for c in configs)
+    for outcomes in par(delayed(_group_job)(g) for g in groups):
+        yield from outcomes
 
 
 _ADDRESS = re.compile(r"^(?:(?P<proto>[a-z]+)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):(?P<port>\d{1,5})/?$")
