@@ -72,3 +72,21 @@ def test_plot(quick_result):
 
     fig = plot_symbolic_facts(quick_result)
     assert isinstance(fig, Figure) and len(fig.axes) == 3
+
+
+def test_near_misses_rejected_and_true_statements_accepted(quick_result):
+    """The negative control's near misses all fail; the same tests accept the true constants (so the tests can
+    tell a factor 2 or a wrong exponent apart, not only a false statement)."""
+    import sympy as sp
+
+    from verify.symbolic import PREREGISTERED, adago_bound_expressions, ns_polynomial
+    from adago_theory import NS_PRESETS
+
+    holds = quick_result.negative_control["measured"]["holds"]
+    assert set(holds) == set(PREREGISTERED["near_misses"]) and not any(holds.values())
+    p, x = ns_polynomial(NS_PRESETS["quintic"].coeffs[0])
+    assert sp.expand(sp.diff(p, x) - sp.Rational(15, 8) * (1 - x**2) ** 2) == 0
+    E = adago_bound_expressions()
+    s = E["symbols"]
+    assert sp.simplify(E["difference"] - s["L"] * s["eta"] ** 2 / (2 * s["eps"] * s["T"])) == 0
+    assert quick_result.status == "pass"
