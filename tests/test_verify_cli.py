@@ -230,3 +230,13 @@ def test_adago_theory_verify_forwards_substitute_and_mutants(capsys):
     assert "adago-theory verify" in err and "cannot import 'no_such_pkg.mod'" in err
     assert cli_main(["verify", "--mutants", "--mutant", "nope"]) == 2
     assert "unknown mutant(s): nope" in capsys.readouterr().err
+
+
+def test_substituted_run_into_the_projects_results_is_refused(adago_registry, tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["descends", "--out", str(out), "--no-progress", "--no-plots"]) == 0
+    capsys.readouterr()
+    assert main(["--substitute", "adago=verify.mutants:adago_ns1", "--out", str(out), "--no-progress"]) == 2
+    cap = capsys.readouterr()
+    assert "holds results of the project's own optimizers" in cap.err and cap.out == ""
+    assert load_results(out)["substitutions"] == {}

@@ -11,7 +11,7 @@ import pytest
 from adago_theory import optim
 from verify._factories import SubstitutionError, resolve, uses
 from verify.result import CheckResult
-from verify.runner import (LEGEND, applicability, git_commit, load_results, run_checks, summary_table,
+from verify.runner import (LEGEND, ResultsMismatchError, applicability, git_commit, load_results, run_checks, summary_table,
                            verbose_records)
 
 CALLS = []
@@ -136,7 +136,12 @@ def test_results_json_pins_commit_packages_substitutions_and_thresholds(tmp_path
     assert e["thresholds"] == {"ratio": 0.9, "steps": 10} and e["status"] == "pass"
     assert e["commit"]["sha"] == head
     assert doc["checks"]["no_factories"]["status"] == "not reproduced"
-    # a substituted run never merges into the project's results: the file starts over
+    # a substituted run never mixes with (nor overwrites) the project's results
+    CALLS.clear()
+    with pytest.raises(ResultsMismatchError, match="holds results of the project's own optimizers"):
+        run_checks(registry=REG, progress=False, out=tmp_path, plots=False, substitute={"adago": frozen_adago})
+    assert CALLS == [] and load_results(tmp_path)["checks"]["adago_toy"]["status"] == "pass"
+    tmp_path = tmp_path / "mine"
     run_checks(registry=REG, progress=False, out=tmp_path, plots=False, substitute={"adago": frozen_adago})
     doc = load_results(tmp_path)
     assert doc["substitutions"] == {"adago": f"{__name__}:frozen_adago"}

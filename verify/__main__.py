@@ -115,7 +115,7 @@ def main(argv=None, *, prog="python -m verify") -> int:
     from . import CHECKS
     from ._factories import SubstitutionError
     from .claims import write_claims
-    from .runner import load_results, run_checks, summary_table, verbose_records
+    from .runner import ResultsMismatchError, load_results, run_checks, summary_table, verbose_records
 
     parser = build_parser(prog)
     try:
@@ -152,8 +152,13 @@ def main(argv=None, *, prog="python -m verify") -> int:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
-    report = run_checks(args.names or None, quick=args.quick, out=out, rng=args.seed,
-                        progress=not args.no_progress, plots=not args.no_plots, substitute=subs, describe=described)
+    try:
+        report = run_checks(args.names or None, quick=args.quick, out=out, rng=args.seed,
+                            progress=not args.no_progress, plots=not args.no_plots, substitute=subs,
+                            describe=described)
+    except ResultsMismatchError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
     print(summary_table(report, substitutions=described))
     if args.verbose:
         print()

@@ -15,8 +15,8 @@ r"""Run registered checks, draw their figures and keep ``results.json`` up to da
 
 ``thresholds`` is the check's pre-registered dict (``result.params["preregistered"]``), the thresholds and
 constants it was judged with.  Running a subset of checks updates their entries and keeps the others (so the file
-holds the last verdict of every check that was ever run into that directory), unless the substitutions differ
-from the file's: results of different optimizers are never merged.
+holds the last verdict of every check that was ever run into that directory).  Results of different optimizers
+are never mixed: :func:`run_checks` refuses a directory holding results of other substitutions.
 
 Bring your own optimizer: ``run_checks(substitute={"adago": my_adago})`` passes ``factories=`` to every check
 whose signature takes it; a check whose ``uses`` names none of the substituted optimizers, or that takes no
@@ -43,10 +43,15 @@ import numpy as np
 
 from .result import CheckResult, to_jsonable
 
-__all__ = ["run_checks", "run_one", "load_results", "write_results", "summary_table", "verbose_records",
+__all__ = ["run_checks", "run_one", "ResultsMismatchError", "load_results", "write_results", "summary_table", "verbose_records",
            "applicability", "git_commit", "RESULTS_SCHEMA", "STATUSES", "LEGEND"]
 
 RESULTS_SCHEMA = "adago-theory/verify-results/1"
+
+
+class ResultsMismatchError(ValueError):
+    """``out`` already holds the results of other optimizers (a substitution, or the project's own)."""
+
 
 #: Every status a check can end with in a run (the four outcomes of CheckResult.status, then the runner's two).
 STATUSES = ("pass", "fail", "not reproduced", "not judged", "error", "not applicable")
@@ -305,6 +310,8 @@ def run_checks(names=None, *, quick=False, out=None, rng=0, progress=True, plots
         For names not in the registry (the message lists the known ones).
     SubstitutionError
         For a substitute that cannot stand in for the project's factory.
+    ResultsMismatchError
+        When ``out`` holds results of other optimizers (they are never mixed nor overwritten).
     """
     from ._factories import check_factory, describe_factory
 
@@ -322,6 +329,13 @@ def run_checks(names=None, *, quick=False, out=None, rng=0, progress=True, plots
     for name, fn in substitute.items():
         check_factory(name, fn)
     described = {k: (describe or {}).get(k) or describe_factory(v) for k, v in substitute.items()}
+    if out is not None and (Path(out) / "results.json").is_file():
+        prior = load_results(out)
+        theirs = prior.get("substitutions") or {}
+        if prior["checks"] and theirs != described:
+            what = ", ".join(f"{k} = {v}" for k, v in theirs.items()) or "the project's own optimizers"
+            raise ResultsMismatchError(f"{Path(out) / 'results.json'} holds results of {what}; write the results "
+                                       f"of this run into another directory (--out)")
     from tqdm.auto import tqdm
 
     commit = git_commit() if out is not None else None
