@@ -6,7 +6,9 @@
 # The pages under _generated/ (one page per check, the API reference) are written at build time by the
 # local extension _ext/adago_docs.py from the code and from the verifiers' results.json; they are not
 # committed.  Everything here works offline: no intersphinx, no fetched assets.  Math is rendered in
-# the reader's browser by MathJax, loaded from the jsDelivr CDN at *view* time (Sphinx's default).
+# the reader's browser by MathJax 3, shipped with the site: the `sphinx-mathjax-offline` package (docs
+# extra) copies its MathJax into _build/html/_static/mathjax, so a site opened without network shows
+# formulas, not raw TeX (tests/test_docs_build.py checks that no page loads a script from the network).
 
 import os
 import sys
@@ -29,6 +31,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",
     "sphinx.ext.doctest",
     "sphinx.ext.viewcode",
     "numpydoc",

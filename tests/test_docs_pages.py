@@ -70,22 +70,19 @@ def test_flatten_nested_dicts():
 # ------------------------------------------------------------------------------------- results.json
 
 
-@pytest.mark.parametrize("layout", ["list", "results", "checks", "mapping"])
-def test_load_results_accepts_the_documented_layouts(tmp_path, layout):
+def test_load_results_reads_what_verify_writes(tmp_path):
+    """The one results.json reader (verify.runner.load_results), adapted to the page renderer's records."""
+    from verify.runner import RESULTS_SCHEMA
+
     recs = [_record("a"), _record("b")]
-    data = {
-        "list": recs,
-        "results": {"results": recs, "commit": "abc"},
-        "checks": {"checks": recs},
-        "mapping": {r["name"]: {k: v for k, v in r.items() if k != "name"} for r in recs},
-    }[layout]
+    doc = {"schema": RESULTS_SCHEMA, "updated": "2026-01-01T00:00:00+00:00",
+           "checks": {r["name"]: {k: v for k, v in r.items() if k != "name"} for r in recs}}
     p = tmp_path / "results.json"
-    p.write_text(json.dumps(data))
+    p.write_text(json.dumps(doc))
     entries, meta = ad.load_results(p)
     assert [e["name"] for e in entries] == ["a", "b"]
     assert entries[0]["claim"] == recs[0]["claim"]
-    if layout == "results":
-        assert meta == {"commit": "abc"}
+    assert meta == {"schema": RESULTS_SCHEMA, "updated": "2026-01-01T00:00:00+00:00"}
 
 
 def test_load_results_rejects_other_json(tmp_path):
@@ -156,7 +153,9 @@ def test_check_page_of_a_failing_check_says_so():
 def test_write_check_pages_writes_one_page_per_record_and_prunes(tmp_path):
     res = tmp_path / "res"
     res.mkdir()
-    (res / "results.json").write_text(json.dumps([_record("b"), _record("a", verdict=False)]))
+    recs = [_record("b"), _record("a", verdict=False)]
+    (res / "results.json").write_text(json.dumps({"schema": "adago-theory/verify-results/1", "checks": {
+        r["name"]: {k: v for k, v in r.items() if k != "name"} for r in recs}}))
     (res / "a.png").write_bytes(b"png-a")
     out = tmp_path / "checks"
     out.mkdir()

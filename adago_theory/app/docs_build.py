@@ -51,12 +51,7 @@ def public_modules(packages=DOCTEST_PACKAGES):
     """Dotted names of the importable modules of ``packages`` (private ``_*`` and ``__main__`` excluded)."""
     names = []
     for pkgname in packages:
-        try:
-            pkg = importlib.import_module(pkgname)
-        except ModuleNotFoundError as exc:
-            if exc.name == pkgname:
-                continue
-            raise
+        pkg = importlib.import_module(pkgname)
         names.append(pkgname)
         if not hasattr(pkg, "__path__"):
             continue

@@ -211,39 +211,28 @@ def _literal(text) -> str:
 
 
 def load_results(path):
-    """Read a verifiers' ``results.json``: returns ``(entries, meta)``.
+    """The check records of a verifiers' ``results.json`` (read by :func:`verify.runner.load_results`).
 
-    Accepted layouts: a list of check records; a dict with a ``"results"`` (or ``"checks"``) list
-    or name → record mapping, whose other keys are run metadata; or a plain name → record mapping.
-    A record is the ``CheckResult.to_dict()`` of ``verify.result`` (at least ``name``, ``claim``,
-    ``verdict``).
+    Returns
+    -------
+    entries : list of dict
+        One record per check (``CheckResult.to_dict()`` with its ``name``).
+    meta : dict
+        The document's other keys (schema, updated, environment, ...).
 
     Raises
     ------
     ValueError
-        If the file is not one of these layouts (the message names the file).
+        If the file is not a verifiers' results file (the message names the file).
     """
+    from verify.runner import load_results as read
+
     path = Path(path)
-    with open(path, encoding="utf-8") as fh:
-        data = json.load(fh)
-    meta = {}
-    body = data
-    if isinstance(data, dict):
-        for key in ("results", "checks"):
-            if key in data:
-                body = data[key]
-                meta = {k: v for k, v in data.items() if k != key}
-                break
-    if isinstance(body, dict):
-        if not body or not all(isinstance(v, dict) and ("claim" in v or "verdict" in v or "error" in v)
-                               for v in body.values()):
-            body = None  # not a name -> record mapping
-        else:
-            body = [{"name": k, **v} for k, v in body.items()]
-    if not isinstance(body, list) or not all(isinstance(e, dict) and "name" in e for e in body):
-        raise ValueError(f"{path}: not a verifiers' results file (expected a list of check records "
-                         "with a 'name', or a dict holding one under 'results')")
-    return body, meta
+    if not path.exists():
+        raise ValueError(f"{path}: no such results file")
+    doc = read(path)
+    entries = [{"name": k, **v} for k, v in doc["checks"].items()]
+    return entries, {k: v for k, v in doc.items() if k != "checks"}
 
 
 def _owner(stem, names):

@@ -85,12 +85,12 @@ def _batched(records):
 
     from adago_theory.run import record_steps, run
 
-    from .execute import RunOutcome, _optimizer, _problem, check_finite, trace_to_frame
+    from .execute import RunOutcome, build_optimizer, build_problem, check_finite, trace_to_frame
 
     t0 = time.perf_counter()
     cfgs = [r.config for r in records]
     c0 = cfgs[0]
-    P = _problem(c0)
+    P = build_problem(c0)
     seeds = c0["seeds"]
     S, n = len(seeds), len(cfgs)
     parts = [P.initial_point(s, runs=1) for s in seeds]
@@ -105,7 +105,7 @@ def _batched(records):
     for k in names:
         vals = np.repeat(np.asarray([c["optimizer_params"][k] for c in cfgs], dtype=np.float64), S)
         params[k] = _like(xp, vals, X0)
-    opt = _optimizer({**c0, "optimizer_params": params})
+    opt = build_optimizer({**c0, "optimizer_params": params})
     own = [np.asarray(record_steps(c["T"], c["record"])) for c in cfgs]
     T_max = max(c["T"] for c in cfgs)
     steps = np.unique(np.concatenate(own))

@@ -46,6 +46,8 @@ __all__ = [
     "trace_to_frame",
     "validate_config",
     "validate_configs",
+    "build_optimizer",
+    "build_problem",
     "check_finite",
     "run_sweep",
 ]
@@ -149,8 +151,8 @@ def validate_configs(configs: Iterable) -> list[RunRecord]:
         pf = get_problem_factory(cfg["problem"])
         check_params("optimizer", cfg["optimizer"], of, cfg["optimizer_params"])
         check_params("problem", cfg["problem"], pf, cfg["problem_params"], reserved=_PROBLEM_RESERVED)
-        _build("optimizer", cfg["optimizer"], lambda: _optimizer(cfg))
-        _build("problem", cfg["problem"], lambda: _problem(cfg))
+        _build("optimizer", cfg["optimizer"], lambda: build_optimizer(cfg))
+        _build("problem", cfg["problem"], lambda: build_problem(cfg))
     return records
 
 
@@ -172,7 +174,8 @@ def _build(kind, name, fn):
         raise ConfigError(f"{kind} {name!r}: {msg}") from None
 
 
-def _optimizer(cfg):
+def build_optimizer(cfg):
+    """The optimizer of a canonical configuration: ``OPTIMIZERS[optimizer](**optimizer_params)``."""
     return get_optimizer_factory(cfg["optimizer"])(**cfg["optimizer_params"])
 
 
@@ -181,7 +184,7 @@ _PROBLEMS: dict = {}
 _PROBLEMS_KEPT = 4
 
 
-def _problem(cfg):
+def build_problem(cfg):
     """The problem instance of ``cfg`` (built by its factory, or the one validation just built)."""
     key = json.dumps([cfg[k] for k in ("problem", "problem_params", "problem_seed", "backend", "dtype", "device")],
                      sort_keys=True)
@@ -225,7 +228,7 @@ def run_trace(config, *, progress: bool | None = None):
     from adago_theory.run import run
 
     cfg = canonical_config(config)
-    problem, opt = _problem(cfg), _optimizer(cfg)
+    problem, opt = build_problem(cfg), build_optimizer(cfg)
     return run(opt, problem, cfg["T"], seeds=tuple(cfg["seeds"]), stochastic=cfg["stochastic"],
                batch_size=cfg["batch_size"], record=cfg["record"], progress=progress)
 
