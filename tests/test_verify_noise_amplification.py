@@ -111,3 +111,14 @@ def test_plot(quick_result):
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     legend = " ".join(t.get_text() for t in fig.axes[0].get_legend().get_texts())
     assert "fit slope" in legend  # the fitted slope with its CI is in the legend
+
+
+def test_near_miss_controls_rejected(quick_result):
+    """The bound is attained within a factor 2 on random noise (so half of it fails), and half the exponent is
+    rejected by the same slope criterion; the true statements pass."""
+    near = quick_result.negative_control["measured"]
+    for v in near.values():
+        assert v["half_bound_ratio_max"] > 1.0 and not v["half_bound_holds"]
+        assert not v["half_exponent_accepted"]
+    assert quick_result.status == "pass"
+    assert quick_result.params["preregistered"]["delta"] == quick_result.params["delta"]

@@ -69,7 +69,11 @@ from ._spectra import geometric_spectrum, matrices_with_spectrum
 from .fit import fit_rate, rate_verdict
 from .result import CheckResult
 
-__all__ = ["check_noise_amplification", "plot_noise_amplification", "polar_perturbation_bound",
+#: Fixed before the runs (issue 11 item 6); the defaults of :func:`check_noise_amplification`.
+PREREGISTERED = dict(bound_ratio_max=1.0, delta=0.1, kappa_fit_min=1e2, noise=1e-10, seeds=8,
+                     near_misses=("the bound with its constant halved", "growth exponent halved"))
+
+__all__ = ["check_noise_amplification", "plot_noise_amplification", "polar_perturbation_bound", "PREREGISTERED",
            "first_order_amplification"]
 
 
@@ -164,9 +168,11 @@ def check_noise_amplification(*, shapes=None, kappas=None, noise=1e-10, noise_le
     **Pass criterion.** (i) measured :math:`\le` bound for every matrix (ratio :math:`\le 1`);
     (ii) the seed-bootstrap CI of the slope lies inside
     :math:`[\rho_{\rm pred}-\delta, \rho_{\rm pred}+\delta]`, :math:`\delta` = 0.1 declared in
-    advance.  *Negative control*: the
-    :math:`\kappa`-free bound :math:`2\|N\|_F/\sigma_{\max}(G)` (the bound at :math:`\kappa = 1`)
-    must be violated somewhere.
+    advance (:data:`PREREGISTERED`; quick mode: the same criteria on smaller matrices and every second
+    decade of :math:`\kappa`).  *Negative control* (near misses, the closest wrong statements): the
+    same bound with its constant halved must be violated somewhere (it is attained within a factor 2
+    on random noise: the bound is not loose by more), and criterion (ii) must reject half the
+    predicted exponent.
 
     Parameters
     ----------
@@ -221,7 +227,7 @@ def check_noise_amplification(*, shapes=None, kappas=None, noise=1e-10, noise_le
 
     measured = {"kappa": kappas, "noise_levels": noise_levels, "kappas_noise": kappas_noise, "shapes": {}}
     predicted = {"delta": float(delta), "shapes": {}}
-    fits, ok_bound, ok_slope, neg_hold, texts = {}, True, True, False, []
+    fits, ok_bound, ok_slope, neg_hold, texts, near = {}, True, True, False, [], {}
     max_ratio_all, li_ratio_all = 0.0, 0.0
     for (m, n) in shapes:
         key = f"{m}x{n}"
@@ -234,7 +240,6 @@ def check_noise_amplification(*, shapes=None, kappas=None, noise=1e-10, noise_le
         dU = _delta_orth(G, N)
         bnd, li = polar_perturbation_bound(G, N)
         amp = dU / noise  # (K, S)
-        naive = 2.0 * noise / 1.0  # sigma_max(G) = 1
         # noise sweep: (Kn, Kr, S, m, n)
         s2 = np.broadcast_to(geometric_spectrum(kappas_noise, r)[None, :, None, :],
                              (noise_levels.size, kappas_noise.size, S, r))
@@ -253,10 +258,13 @@ def check_noise_amplification(*, shapes=None, kappas=None, noise=1e-10, noise_le
         pred_slope = fit_rate(kappas, pred_amp, x_min=kappa_fit_min).slope
         fit = fit_rate(kappas, amp.T, statistic="rms", x_min=kappa_fit_min, rng=rng)
         ok_s, txt = rate_verdict(fit, pred_slope, delta, direction="matches")
-        naive_ok = bool(np.all(dU <= naive))
+        nm_bound_ok = bool(np.all(ratio <= 0.5))        # near miss: the bound with its constant halved
+        nm_slope_ok, _ = rate_verdict(fit, pred_slope / 2.0, delta, direction="matches")   # near miss: half the exponent
+        near[key] = {"half_bound_holds": nm_bound_ok, "half_bound_ratio_max": float(2.0 * ratio.max()),
+                     "half_exponent_accepted": bool(nm_slope_ok), "half_exponent": float(pred_slope / 2.0)}
         ok_bound &= ok_b
         ok_slope &= ok_s
-        neg_hold |= naive_ok
+        neg_hold |= nm_bound_ok or bool(nm_slope_ok)
         fits[key] = fit._asdict()
         texts.append(f"{key}: max ||dU||/bound = {float(ratio.max()):.3f} ({'ok' if ok_b else 'FAIL'}); {txt}")
         measured["shapes"][key] = {
@@ -266,19 +274,22 @@ def check_noise_amplification(*, shapes=None, kappas=None, noise=1e-10, noise_le
             "noise_sweep_delta_orth": dU2, "noise_sweep_norm_N": np.linalg.norm(N2, axis=(-2, -1)),
         }
         predicted["shapes"][key] = {
-            "bound_kappa_sweep": bnd, "bound_noise_sweep": bnd2, "naive_bound": naive,
+            "bound_kappa_sweep": bnd, "bound_noise_sweep": bnd2,
             "saturation": 2.0 * math.sqrt(r), "first_order_amplification": pred_amp,
             "slope": float(pred_slope),
         }
     verdict = ok_bound and ok_slope
     negative = {
-        "setting": "the kappa-free bound ||dU||_F <= 2 ||N||_F / sigma_max(G) (the bound at kappa = 1)",
+        "setting": ("near misses under the same criteria: the bound with its constant halved (criterion (i)); the "
+                    "growth exponent halved (criterion (ii))"),
         "verdict": bool(neg_hold),
-        "measured": {k: float(np.max(v["amplification"])) for k, v in measured["shapes"].items()},
-        "predicted": {"naive_amplification": 2.0},
-        "verdict_text": ("largest amplification " + ", ".join(
-            f"{k} {float(np.max(v['amplification'])):.3g}" for k, v in measured["shapes"].items())
-            + " vs 2: " + ("the kappa-free bound holds (unexpected)" if neg_hold else "violated, as expected")),
+        "measured": near,
+        "predicted": {"bound_ratio_max_at_most": 1.0},
+        "verdict_text": "; ".join(
+            f"{k}: half the bound exceeded by {v['half_bound_ratio_max']:.3g}x -> "
+            + ("holds (unexpected)" if v["half_bound_holds"] else "violated")
+            + f", exponent {v['half_exponent']:.3f} -> " + ("accepted (unexpected)" if v["half_exponent_accepted"]
+                                                             else "rejected") for k, v in near.items()),
     }
     return CheckResult(
         name="noise_amplification",
@@ -300,7 +311,8 @@ def check_noise_amplification(*, shapes=None, kappas=None, noise=1e-10, noise_le
         verdict=bool(verdict),
         verdict_text="; ".join(texts),
         negative_control=negative,
-        params=dict(shapes=[list(s) for s in shapes], kappas=kappas, noise=float(noise), noise_levels=noise_levels,
+        outcome="pass" if verdict and not neg_hold else "fail",
+        params=dict(preregistered=PREREGISTERED, shapes=[list(s) for s in shapes], kappas=kappas, noise=float(noise), noise_levels=noise_levels,
                     kappas_noise=kappas_noise, seeds=S, kappa_fit_min=float(kappa_fit_min), delta=float(delta),
                     spectrum="geometric 1 .. 1/kappa", polar_factor="exact SVD (float64)",
                     li_square_form_ratio_max=li_ratio_all),
@@ -340,7 +352,6 @@ def plot_noise_amplification(result):
             xx = kap[sel]
             a.plot(xx, np.exp(fit.intercept) * xx ** fit.slope, color=col, linestyle=":", linewidth=1.4,
                    label=f"fit slope {fit.slope:.3f} [{lo:.3f}, {hi:.3f}]")
-        a.axhline(2.0, color=OKABE_ITO[1], linestyle="-.", linewidth=1.0, label=r"$\kappa$-free bound (control)")
         reference_line(a, kap, 1.0, anchor=(kap[-1], float(np.median(np.asarray(
             list(meas["shapes"].values())[0]["amplification"])[-1])) * 3), label=r"$\propto\kappa$")
         a.set_xscale("log")
