@@ -230,3 +230,19 @@ def test_mutants_for_and_equivalence_reason():
     m = Mutant("x", "adago", optim.adago, "v", ("adago_rate",), (("ns_error", "never runs an optimizer"),))
     assert mm.equivalence_reason(m, "ns_error") == "never runs an optimizer"
     assert mm.equivalence_reason(m, "adago_rate") is None
+
+
+@pytest.mark.parametrize("name", list(MUTANTS))
+def test_mutant_takes_per_run_hyperparameters(name):
+    """Array hyperparameters over the run axis (as the kernel's factories take them): run r of the batch equals
+    a run with the scalar hyperparameters of r."""
+    m = MUTANTS[name]
+    args, kw = TYPICAL[m.replaces]
+    arr = {k: np.array([v, 1.5 * v]) for k, v in kw.items() if k in ("gamma", "eps")}
+    eta = np.array([args[0], 1.5 * args[0]])
+    X0, Gs = _grads(9, T=3)
+    Xb, _ = _run(m.factory(eta, **{**kw, **arr}), X0, Gs)
+    for r in range(2):
+        kr = {**kw, **{k: float(v[r]) for k, v in arr.items()}}
+        Xr, _ = _run(m.factory(float(eta[r]), **kr), X0[r], [G[r] for G in Gs])
+        np.testing.assert_allclose(Xb[r], Xr, rtol=1e-12, atol=1e-13)

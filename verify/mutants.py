@@ -70,6 +70,11 @@ def _per_run(xp, a, ndim):
     return xp.reshape(a, tuple(a.shape) + (1,) * (ndim - a.ndim))
 
 
+def _cap(a, hi):
+    r""":math:`\min(a, hi)` for a float or a per-run array of hyperparameters."""
+    return min(float(a), hi) if isinstance(a, (int, float)) else namespace(a).clip(a, max=hi)
+
+
 def _fro(xp, A):
     """Per-matrix Frobenius norm over the last two axes."""
     return xp.sqrt(xp.sum(A * A, axis=(-2, -1)))
@@ -109,15 +114,14 @@ def _adago_variant(eta, gamma, eps, beta, v0, nesterov, orth, kw, *, accumulate=
     real = _adago(eta, gamma=gamma, eps=eps, beta=beta, v0=v0, nesterov=nesterov, orth=orth, **kw)
     eta_t, eps_t = make_schedule("eta", eta), make_schedule("eps", eps)
     orth_fn = resolve_orth(orth)
-    gamma2 = float(gamma) ** 2
-    beta = float(beta)
 
     def step(X, G, state):
         xp = namespace(X, G)
         t = state.count + 1
-        M, U = _momentum(xp, state.M, G, beta, nesterov)
+        M, U = _momentum(xp, state.M, G, _per_run(xp, beta, G.ndim), nesterov)
         g2 = xp.sum(G * G, axis=(-2, -1))
-        c2 = xp.clip(g2, max=gamma2) if clamp else g2
+        cap = _per_run(xp, gamma, 1)
+        c2 = xp.minimum(g2, xp.zeros_like(g2) + cap * cap) if clamp else g2
         v_sq = state.v_sq + c2 if (accumulate == "sum" or t == 1) else state.v_sq
         pos = v_sq > 0
         safe = xp.where(pos, v_sq, xp.ones_like(v_sq))
@@ -173,12 +177,12 @@ def adago_reset_accumulator(eta, *, gamma, eps, beta=0.95, v0=1e-6, nesterov=Fal
     ``adago_rate``.
     """
     real = _adago(eta, gamma=gamma, eps=eps, beta=beta, v0=v0, nesterov=nesterov, orth=orth, **kw)
-    v0_sq = float(v0) ** 2
 
     def step(X, G, state):
         xp = namespace(X, G)
         X1, s1 = real.step(X, G, state)
-        return X1, s1._replace(v_sq=xp.zeros_like(s1.v_sq) + v0_sq)
+        v0_ = _per_run(xp, v0, 1)
+        return X1, s1._replace(v_sq=xp.zeros_like(s1.v_sq) + v0_ * v0_)
 
     return Optimizer(real.init, step)
 
@@ -298,7 +302,7 @@ def namo_no_adaptation(eta, *, beta=0.95, beta2=0.99, eps=1e-8, nesterov=True, o
     def opt_for(X):
         s = shape_scale(scale, X.shape[-2], X.shape[-1])
         if s not in by_shape:  # the clamp min(eta_t s, 1) as a schedule for Muon, whose step is eta_t s
-            lr = (lambda t: min(base(t), 1.0 / s)) if clamp else base
+            lr = (lambda t: _cap(base(t), 1.0 / s)) if clamp else base
             by_shape[s] = _muon(lr, beta=beta, nesterov=nesterov, orth=orth, scale=scale,
                                 weight_decay=weight_decay, **kw)
         return by_shape[s]
@@ -335,7 +339,7 @@ def _polargrad_variant(eta, beta, polar_first, weight_decay, orth, kw, *, nu="nu
     real = _polargrad(eta, beta=beta, polar_first=polar_first, weight_decay=weight_decay, orth=orth, **kw)
     eta_t = make_schedule("eta", eta)
     orth_fn = resolve_orth(orth)
-    beta, wd = float(beta), float(weight_decay)
+    beta_ = beta
 
     def scale(xp, A, O):
         if nu == "nuclear":
@@ -348,6 +352,7 @@ def _polargrad_variant(eta, beta, polar_first, weight_decay, orth, kw, *, nu="nu
         xp = namespace(X, G)
         t = state.count + 1
         lr = eta_t(t)
+        beta, wd = _per_run(xp, beta_, X.ndim), _per_run(xp, weight_decay, X.ndim)
         if polar_first:
             U = orth_fn(G)
             n = scale(xp, G, U)
