@@ -244,3 +244,32 @@ def test_import_without_torch_says_which_extra(tmp_path):
     code2 = "import sys, adago_theory; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code2], capture_output=True, text=True,
                           check=True).stdout.strip() == "False"
+
+
+def test_orth_dtype_runs_only_the_orthogonalization_in_that_dtype():
+    from adago_theory import orthogonalize
+
+    model, ref = _model(torch.float32), _model(torch.float32)
+    ours = Muon([p for p in model.parameters() if p.ndim == 2], lr=0.02, scale="jordan", orth_dtype=torch.bfloat16)
+    seen = []
+
+    def orth_bf16(M):  # the reference: the kernel's Newton-Schulz called on a bfloat16 copy, by hand
+        seen.append(M.dtype)
+        return orthogonalize(M.to(torch.bfloat16), "newton-schulz", check_finite=False).to(M.dtype)
+
+    f = F.muon(0.02, scale="jordan", orth=orth_bf16)
+    _grads(model, 0, torch.float32)
+    _grads(ref, 0, torch.float32)
+    ours.step()
+    for p, q in zip(model.parameters(), ref.parameters()):
+        if p.ndim == 2:
+            X, st = f.step(q.detach(), q.grad, f.init(q.detach()))
+            assert torch.equal(p.detach(), X)
+            assert ours.state[p]["M"].dtype == torch.float32        # the state stays in the compute dtype
+    assert set(seen) == {torch.float32}
+    # the closest wrong thing: float32 Newton-Schulz gives a different step
+    m32 = _model(torch.float32)
+    o32 = Muon([p for p in m32.parameters() if p.ndim == 2], lr=0.02, scale="jordan")
+    _grads(m32, 0, torch.float32)
+    o32.step()
+    assert not torch.equal(m32[2].weight, model[2].weight)

@@ -1,0 +1,117 @@
+r"""``adago-theory bench train``: one training step with the toolkit's Muon against ``torch.optim.Muon``.
+
+Same model, same batch, same rule: the toolkit's :class:`~adago_theory.torch_optim.Muon` with
+``scale="jordan"`` and ``orth=("newton-schulz", {"eps": 1e-7})`` is ``torch.optim.Muon``'s update
+(``adjust_lr_fn="original"``); biases go to AdamW in both (the toolkit's AdamW fallback, resp.
+``torch.optim.AdamW``).  The differences measured are the implementations: the toolkit stacks
+equal-shape matrices and runs one batched Newton–Schulz in float32; torch's runs matrix by matrix
+in bfloat16.  A *step* is ``zero_grad`` + forward + backward + ``optimizer.step()``; the two
+optimizers alternate (interleaved repeats) and the medians are compared in one run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+__all__ = ["bench_train", "MODELS"]
+
+#: name -> (input dim, hidden sizes, classes, batch size)
+MODELS = {
+    "digits MLP 64-128-10 (the experiments')": (64, [128], 10, 64),
+    "MLP 64-512-512-512-10": (64, [512, 512, 512], 10, 256),
+    "MLP 256-1024-1024-10": (256, [1024, 1024], 10, 256),
+}
+
+
+def _model(d, hidden, c, seed):
+    import torch
+
+    torch.manual_seed(seed)
+    layers, prev = [], d
+    for h in hidden:
+        layers += [torch.nn.Linear(prev, h), torch.nn.ReLU()]
+        prev = h
+    layers.append(torch.nn.Linear(prev, c))
+    return torch.nn.Sequential(*layers)
+
+
+def _ours(model, lr, orth_dtype=None):
+    from ...torch_optim import Muon
+
+    return [Muon(model.parameters(), lr=lr, scale="jordan", orth=("newton-schulz", {"eps": 1e-7}),
+                 weight_decay=0.0, fallback_lr=1e-3, fallback_options={"weight_decay": 0.0}, orth_dtype=orth_dtype)]
+
+
+def _ours_bf16(model, lr):
+    import torch
+
+    return _ours(model, lr, torch.bfloat16)
+
+
+def _theirs(model, lr):
+    import torch
+
+    mats = [p for p in model.parameters() if p.ndim == 2]
+    rest = [p for p in model.parameters() if p.ndim != 2]
+    return [torch.optim.Muon(mats, lr=lr, weight_decay=0.0), torch.optim.AdamW(rest, lr=1e-3, weight_decay=0.0)]
+
+
+def _step(model, opts, x, y):
+    import torch
+
+    for o in opts:
+        o.zero_grad(set_to_none=True)
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    for o in opts:
+        o.step()
+
+
+def bench_train(backend="torch", quick=False, file=None, threads=None):
+    """Print the per-step medians and the ratio toolkit / torch for each model; returns 0.
+
+    ``threads``: torch intra-op threads (default: torch's).  With ``quick``, fewer repeats.
+    """
+    import torch
+
+    file = sys.stdout if file is None else file
+    if not hasattr(torch.optim, "Muon"):
+        print(f"torch {torch.__version__} has no torch.optim.Muon (needs >= 2.9); nothing to compare", file=file)
+        return 1
+    if threads is not None:
+        torch.set_num_threads(threads)
+    reps, warm = (7, 3) if quick else (25, 5)
+    print(f"bench train: torch {torch.__version__}, {torch.get_num_threads()} thread(s), CPU; "
+          f"median of {reps} interleaved steps after {warm} warm-up", file=file)
+    print(f"{'model':<44}{'toolkit bf16-NS':>16}{'toolkit f32-NS':>16}{'torch Muon':>12}{'ratio':>7}{'ratio f32':>10}",
+          file=file)
+    g = torch.Generator().manual_seed(0)
+    variants = (("ours", _ours_bf16), ("ours32", _ours), ("theirs", _theirs))
+    rows = []
+    for name, (d, hidden, c, B) in MODELS.items():
+        if quick and max(hidden) > 512:
+            continue
+        x = torch.randn(B, d, generator=g)
+        y = torch.randint(0, c, (B,), generator=g)
+        runs = {}
+        for key, make in variants:
+            m = _model(d, hidden, c, 0)
+            runs[key] = (m, make(m, 0.02))
+        times = {key: [] for key, _ in variants}
+        order = [key for key, _ in variants]
+        for i in range(warm + reps):
+            for key in (order if i % 2 == 0 else order[::-1]):
+                m, opts = runs[key]
+                t = time.perf_counter()
+                _step(m, opts, x, y)
+                if i >= warm:
+                    times[key].append(time.perf_counter() - t)
+        med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+        rows.append((name, med))
+        print(f"{name:<44}{med['ours']:>13.2f} ms{med['ours32']:>13.2f} ms{med['theirs']:>9.2f} ms"
+              f"{med['ours'] / med['theirs']:>7.2f}{med['ours32'] / med['theirs']:>10.2f}", file=file)
+    print("ms per training step (zero_grad + forward + backward + step), median; ratio = toolkit / torch.optim.Muon "
+          "with Newton-Schulz in bfloat16 as torch does (ratio f32: the toolkit's default float32 Newton-Schulz); "
+          "below 1: the toolkit is faster", file=file)
+    return 0
