@@ -74,3 +74,34 @@ def test_plot_and_json_roundtrip(result, tmp_path):
 def test_bad_arguments(kw):
     with pytest.raises(ValueError):
         check_polargrad(quick=True, **kw)
+
+
+def _frobenius_polargrad(eta, **kw):
+    """PolarGrad scaled by ||G||_F instead of ||G||_* (a plausible slip); exact polar factor."""
+    from adago_theory import orthogonalize
+    from adago_theory.optim import Optimizer, polargrad
+
+    base = polargrad(eta, **kw)
+    lr = eta if callable(eta) else (lambda t: eta)
+
+    def step(X, G, s):
+        _, s2 = base.step(X, G, s)
+        return X - lr(s2.count) * np.linalg.norm(G, axis=(-2, -1), keepdims=True) * orthogonalize(G, "svd"), s2
+
+    return Optimizer(base.init, step)
+
+
+def _muon_as_polargrad(eta, **kw):
+    from adago_theory.optim import muon
+
+    return muon(eta, beta=0.0, nesterov=False, orth="svd")
+
+
+@pytest.mark.parametrize("mutant", [_frobenius_polargrad, _muon_as_polargrad])
+def test_mutants_killed(mutant):
+    r = check_polargrad(quick=True, rng=11, steps=120, factories={"polargrad": mutant})
+    assert r.status == "fail", r.verdict_text
+
+
+def test_preregistered_recorded(result):
+    assert result.params["preregistered"]["stall"] == 0.5 and result.status == "pass"

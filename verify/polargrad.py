@@ -47,14 +47,16 @@ from ._runs import negative_control as _negative
 from ._runs import no_minor_labels
 from .result import CheckResult
 
-__all__ = ["check_polargrad", "plot_polargrad", "polargrad_contraction_run", "muon_floor"]
+__all__ = ["check_polargrad", "plot_polargrad", "polargrad_contraction_run", "muon_floor", "PREREGISTERED"]
 
-#: Steps whose gap is below this fraction of the initial gap are not compared (rounding level).
-GAP_FLOOR = 1e-10
-
-
-#: Stall threshold: median gap over the last quarter of the run / median over the second quarter.
-STALL = 0.5
+#: Fixed before the runs (issue 11 item 6).  gap_floor: steps whose gap is below this fraction of the initial gap
+#: are not compared (rounding level); stall: median gap over the last quarter / median over the second quarter
+#: (>= stall: Muon stalls; <= stall: PolarGrad still converges); tol: absolute slack of rho <= bound.
+PREREGISTERED = dict(gap_floor=1e-10, stall=0.5, tol=1e-12, steps=1000, steps_quick=300, seeds=8, muon_step=0.1,
+                     problem="make_matrix_least_squares(10, 6, kappa_A=5, kappa_B=2)",
+                     control="gamma_k = 1/L (the rank factor dropped)")
+GAP_FLOOR = PREREGISTERED["gap_floor"]
+STALL = PREREGISTERED["stall"]
 
 
 def _quarter_ratio(gap):
@@ -183,7 +185,9 @@ def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", q
     least half the median over the second quarter for Muon (a stall) and at most half for
     PolarGrad (still converging).
     *Negative control*: :math:`\gamma_k = 1/L = r_k\cdot 1/(Lr_k)` (the rank factor dropped, a step
-    above :math:`1/(Lr_k)`) must violate the contraction bound at some step.
+    above :math:`1/(Lr_k)`: the nearest wrong step) must violate the contraction bound at some step.
+    Thresholds in :data:`PREREGISTERED`; quick mode: the same criteria on 300 steps.  The PolarGrad and
+    Muon under test come from ``factories`` (the control uses the project's own PolarGrad).
 
     Parameters
     ----------
@@ -208,8 +212,9 @@ def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", q
     F = resolve(factories)
     g = default_rng(rng)
     backend = check_backend(backend)
-    K = check_int("steps", (300 if quick else 1000) if steps is None else steps, lo=2)
-    S = check_int("seeds", 8 if seeds is None else seeds, lo=1)
+    pre = PREREGISTERED
+    K = check_int("steps", (pre["steps_quick"] if quick else pre["steps"]) if steps is None else steps, lo=2)
+    S = check_int("seeds", pre["seeds"] if seeds is None else seeds, lo=1)
     gamma = check_pos("muon_step", muon_step)
     P = make_matrix_least_squares(10, 6, kappa_A=5.0, kappa_B=2.0, rng=g, backend=backend)
     c = P.constants
@@ -220,7 +225,7 @@ def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", q
 
     pg = polargrad_contraction_run(P, X0, K, factory=F["polargrad"])
     v = pg["valid"]
-    tol = 1e-12
+    tol = pre["tol"]
     ok_rank = bool(np.all((pg["rho"] <= pg["bound_rank"] + tol) | ~v))
     ok_kappa = bool(np.all((pg["rho"] <= pg["bound_kappa"] + tol) | ~v))
     ok_seed = bool(np.all((pg["rho"] <= np.minimum(pg["bound_rank_seed"], pg["bound_kappa_seed"]) + tol) | ~v))
@@ -237,7 +242,7 @@ def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", q
     ok_beats = bool(np.all(pg_ratio <= STALL))
     verdict = ok_rank and ok_kappa and ok_floor and ok_stall and ok_beats
 
-    ctrl = polargrad_contraction_run(P, X0, K, step_factor=float(r), factory=F["polargrad"])
+    ctrl = polargrad_contraction_run(P, X0, K, step_factor=float(r), factory=resolve()["polargrad"])
     cv = ctrl["valid"][: ctrl["rho"].shape[0]]
     ctrl_ok = bool(np.all((ctrl["rho"] <= np.minimum(ctrl["bound_rank"], ctrl["bound_kappa"]) + tol) | ~cv))
     n_viol = int(np.sum((ctrl["rho"] > np.minimum(ctrl["bound_rank"], ctrl["bound_kappa"]) + tol) & cv))
@@ -281,7 +286,8 @@ def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", q
         verdict=verdict,
         verdict_text=text,
         negative_control=negative,
-        params=dict(seeds=seeds_, S=S, steps=K, muon_step=gamma, step="gamma_k = 1/(L_fro r_k)", orth="svd",
+        outcome="pass" if verdict and not ctrl_ok else "fail",
+        params=dict(preregistered=PREREGISTERED, seeds=seeds_, S=S, steps=K, muon_step=gamma, step="gamma_k = 1/(L_fro r_k)", orth="svd",
                     problem="make_matrix_least_squares(10, 6, kappa_A=5, kappa_B=2)",
                     constants={"L_fro": c.L_fro, "mu": c.mu, "f_star": c.f_star, "r": r},
                     gap_floor=GAP_FLOOR, tolerance=tol, backend=backend, quick=bool(quick)),
