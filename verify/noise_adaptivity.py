@@ -325,8 +325,10 @@ def plot_noise_adaptivity(result):
             c.plot(sig[pos] / g0, Gr[pos, -1], color=col, marker=mk, linestyle=ls, markersize=3.5, label=label[r])
         b.axhline(-0.5, color="0.3", linestyle="--", linewidth=0.9)
         b.axhline(-0.25, color="0.3", linestyle="--", linewidth=0.9)
-        b.annotate(r"$-1/2$ (deterministic)", (xs[0], -0.5), fontsize=6, ha="left", va="top")
-        b.annotate(r"$-1/4$ (stochastic)", (xs[0], -0.25), fontsize=6, ha="left", va="bottom")
+        b.annotate(r"$-1/2$ (deterministic)", (xs[-1], -0.5), xytext=(0, -3), textcoords="offset points",
+                   fontsize=6, ha="right", va="top", color="0.3")
+        b.annotate(r"$-1/4$ (stochastic)", (xs[0], -0.25), xytext=(0, 3), textcoords="offset points",
+                   fontsize=6, ha="left", va="bottom", color="0.3")
         b.set_xscale("log")
         b.set_xticks(xs, ["0"] + [f"{v:g}" for v in sig[1:] / g0])
         b.set_xlabel(r"$\sigma/g_0$")
