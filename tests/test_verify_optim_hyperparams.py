@@ -31,19 +31,6 @@ def test_quick_outcome_and_control_negative(result):
     assert crit["c_guideline_degrades"] == (f_guide > pre["worse"] * best)
 
 
-def _eta_twice(eta, **kw):
-    from adago_theory.optim import Optimizer, adago
-
-    opt = adago(eta, **kw)
-    return Optimizer(opt.init, lambda X, G, s: (lambda Xn, s2: (X - eta * (X - Xn), s2))(*opt.step(X, G, s)))
-
-
-def test_mutant_killed():
-    """AdaGO with eta applied twice: its eta sweep is shifted (steps eta^2), the zones move off the grid."""
-    r = check_hyperparams(quick=True, rng=19, factories={"adago": _eta_twice})
-    assert r.status != "pass", r.verdict_text
-
-
 def test_curve_stats_closed_forms():
     K = 41
     t = np.arange(K, dtype=float)
@@ -69,3 +56,18 @@ def test_plot_and_json_roundtrip(result, tmp_path):
 def test_bad_arguments(kw):
     with pytest.raises(ValueError):
         check_hyperparams(quick=True, **kw)
+
+
+def _no_floor(eta, **kw):
+    """AdaGO that ignores its floor eps (a plausible slip)."""
+    from adago_theory.optim import adago
+
+    kw["eps"] = 0.0
+    return adago(eta, **kw)
+
+
+def test_mutant_killed():
+    """AdaGO without its floor: eps = eta^2 can no longer degrade the run, criterion (c) is not seen."""
+    r = check_hyperparams(quick=True, rng=19, factories={"adago": _no_floor})
+    assert r.status != "pass", r.verdict_text
+    assert r.measured["criteria"]["c_guideline_degrades"] is False
