@@ -272,6 +272,7 @@ def _check_scheduler(address):
 
 
 def _execute(records, args, out, *, n_jobs=1, scheduler=None, retry_failed=True, on_result=None):
+    from .sweep.config import ConfigError
     from .sweep.execute import run_sweep
     from .sweep.store import StoreError
 
@@ -279,7 +280,7 @@ def _execute(records, args, out, *, n_jobs=1, scheduler=None, retry_failed=True,
         return run_sweep(records, out, n_jobs=n_jobs, scheduler=scheduler, retry_failed=retry_failed,
                          progress=args.progress, command=[PROG] + list(args._argv), validate=False,
                          on_result=on_result)
-    except StoreError as exc:
+    except (StoreError, ConfigError) as exc:
         raise UsageError(str(exc)) from None
     except ConnectionError as exc:
         raise RuntimeFailure(str(exc)) from None

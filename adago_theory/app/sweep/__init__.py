@@ -3,7 +3,7 @@ r"""Parameter sweeps: canonical run configs, a resumable Parquet results store, 
 Typical use::
 
     from adago_theory.app.sweep import expand_grid, run_sweep, load_results
-    configs = expand_grid({"problem": {"name": "least_squares", "m": 16, "n": 8},
+    configs = expand_grid({"problem": {"name": "matrix_least_squares", "m": 16, "n": 8},
                            "optimizer": [{"name": "adago", "eta": "0.5*T^-0.5"}, {"name": "muon", "eta": 0.02}],
                            "T": [64, 128, 256], "seeds": 4})
     run_sweep(configs, "results/demo", n_jobs=2)      # run again: finished runs are skipped
@@ -18,18 +18,30 @@ from .config import (
     DTYPES,
     GRID_KEYS,
     ConfigError,
+    RunRecord,
     canonical_config,
+    check_orth,
     canonical_json,
     configs_from,
     expand_grid,
     flatten_config,
     load_grid_file,
+    make_record,
     parse_assignment,
     parse_scaling_rule,
     parse_value,
     run_id,
 )
-from .execute import RunOutcome, SweepSummary, run_one, run_sweep, run_trace, trace_to_frame, validate_config
+from .execute import (
+    RunOutcome,
+    SweepSummary,
+    run_one,
+    run_sweep,
+    run_trace,
+    trace_to_frame,
+    validate_config,
+    validate_configs,
+)
 from .plot import fit_rates, metric_columns, plot_curves, plot_rates, plot_store
 from .registry import command_names, get_optimizer_factory, get_problem_factory, optimizer_names, problem_names
 from .store import StoreError, error_ids, finished_ids, load_errors, load_results, load_runs, read_manifest
@@ -40,6 +52,9 @@ __all__ = [
     "DTYPES",
     "GRID_KEYS",
     "ConfigError",
+    "RunRecord",
+    "make_record",
+    "check_orth",
     "canonical_config",
     "canonical_json",
     "configs_from",
@@ -57,6 +72,7 @@ __all__ = [
     "run_trace",
     "trace_to_frame",
     "validate_config",
+    "validate_configs",
     "fit_rates",
     "metric_columns",
     "plot_curves",
