@@ -4,8 +4,8 @@ The public API is flat: everything below is importable as ``adago_theory.<name>`
 """
 
 from .backend import default_rng, from_numpy, namespace, to_numpy
-from .norms import frobenius_norm, nuclear_norm, spectral_norm
-from .orthogonalize import METHODS, NS_PRESETS, NSPreset, ns_schedule, orthogonalize
+from .norms import frobenius_norm, matrix_norms, nuclear_norm, spectral_norm
+from .orthogonalize import METHODS, NS_MAX_STEPS, NS_PRESETS, NSPreset, ns_scalar_map, ns_schedule, orthogonalize
 from .polar_error import PolarError, polar_error
 from .optim import (
     AdaGOState, AdaGradNormState, AdamWState, MuonState, NAMODState, NAMOState, NonFiniteGradientError,
@@ -23,6 +23,8 @@ __all__ = [
     "default_rng",
     "orthogonalize",
     "ns_schedule",
+    "ns_scalar_map",
+    "NS_MAX_STEPS",
     "NS_PRESETS",
     "NSPreset",
     "METHODS",
@@ -31,6 +33,7 @@ __all__ = [
     "nuclear_norm",
     "spectral_norm",
     "frobenius_norm",
+    "matrix_norms",
     "Optimizer",
     "NonFiniteGradientError",
     "NonFiniteParameterError",

@@ -27,6 +27,13 @@ Methods (``orthogonalize(M, method=...)``):
     coefficients are a preset name from :data:`NS_PRESETS` or any sequence of
     :math:`(a, b, c)` triples; steps past the end of a list repeat its last triple.
 
+Scale safety.  Every norm that feeds a division (the normalisations of
+Newton–Schulz and QDWH) and the SVD route work on :math:`cM` with a power of two
+:math:`c` per matrix (:func:`~adago_theory.norms.pow2_scale`), which is exact: the
+result is bit for bit that of the plain formula wherever the plain formula
+neither overflows nor underflows, and correct for every finite input from the
+smallest normal number to the largest finite one.
+
 Normalisation of Newton–Schulz.  :math:`X_0 = M / (s\,\|M\|_F + \epsilon)`
 with the preset's safety scale :math:`s` (1 for all presets but Polar Express,
 which uses 1.01) and ``eps = 0`` by default, so the iteration is exactly
@@ -488,7 +495,10 @@ def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.
         Newton–Schulz only: a preset name from :data:`NS_PRESETS` (default
         ``"jordan"``, Muon's) or explicit triples.
     steps : int, optional
-        Newton–Schulz only: the number of steps (default: the preset's).
+        Newton–Schulz only: the number of steps (default: the preset's), at most
+        :data:`NS_MAX_STEPS` (100).  Coefficients whose scalar map
+        (:func:`ns_scalar_map`) takes a point of :math:`[0, 1]` beyond
+        ``NS_ORBIT_BOUND`` (1e4) within these steps are refused.
     rtol : float, optional
         ``"svd"`` only: singular values :math:`\le` ``rtol * sigma_max`` count as
         zero (default ``max(m, n) * eps``).
@@ -510,8 +520,9 @@ def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.
     ------
     ValueError
         ``M`` with fewer than 2 dimensions or non-finite entries; an unknown
-        ``method`` or preset; non-positive ``steps``; options given to a method
-        that does not take them.
+        ``method`` or preset; ``steps`` outside :math:`[1, 100]`; coefficients
+        whose iteration leaves the finite range; options given to a method that
+        does not take them.
     TypeError
         Integer, boolean or complex ``M``; malformed ``coeffs``; non-integer ``steps``.
 
