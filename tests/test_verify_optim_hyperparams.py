@@ -71,3 +71,16 @@ def test_mutant_killed():
     r = check_hyperparams(quick=True, rng=19, factories={"adago": _no_floor})
     assert r.status != "pass", r.verdict_text
     assert r.measured["criteria"]["c_guideline_degrades"] is False
+
+
+def test_judges_on_hand_made_sweeps():
+    """The zone and floor criteria on numbers written out here."""
+    from verify.hyperparams import judge_floor, judge_zones
+
+    final = np.array([0.1, 0.01, 0.005, 0.05])
+    osc = np.array([0.01, 0.02, 0.02, 0.2])
+    assert judge_zones(final, osc, np.array([-0.5, -0.1, 0.0, 0.1])) == (2, True, True, True)
+    assert judge_zones(final, osc, np.array([0.1, -0.1, 0.0, 0.1]))[1] is False        # not decreasing: not slow
+    small, best, harmless, degrades = judge_floor({1e-6: 1.0, 1e-4: 1.5, 1e-2: 1.9}, 0.5, 2.5)
+    assert small == [1e-6, 1e-4, 1e-2] and best == 1.0 and harmless and degrades
+    assert judge_floor({1e-6: 1.0, 1e-4: 2.5}, 0.5, 1.9)[2:] == (False, False)

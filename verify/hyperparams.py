@@ -36,7 +36,7 @@ from ._runs import negative_control as _negative
 from ._runs import no_minor_labels
 from .result import CheckResult
 
-__all__ = ["check_hyperparams", "plot_hyperparams", "curve_stats", "PREREGISTERED"]
+__all__ = ["check_hyperparams", "plot_hyperparams", "curve_stats", "judge_zones", "judge_floor", "PREREGISTERED"]
 
 #: The seed's grids (experiments 1 and 2), and a γ grid of three decades around pytorch_optimizer's 10.
 ETAS = (0.01, 0.05, 0.1, 0.5, 1.0)
@@ -80,6 +80,28 @@ def curve_stats(f):
 
 def _med(d, k):
     return float(np.median(d[k]))
+
+
+def judge_zones(final, osc, trend):
+    """Criterion (a) on an eta sweep (arrays over the grid, increasing eta): ``(i_best, slow, oscillating,
+    interior)``.  Slow zone: the smallest eta ends >= worse x the best, still decreasing, no more jitter than at
+    the best; oscillation zone: the largest eta ends >= worse x the best with jitter >= osc x the sweep's
+    smallest."""
+    i = int(np.argmin(final))
+    slow = bool(final[0] >= WORSE * final[i] and osc[0] <= osc[i] and trend[0] < 0)
+    oscill = bool(final[-1] >= WORSE * final[i] and osc[-1] >= OSC * osc.min())
+    return i, slow, oscill, 0 < i < len(final) - 1
+
+
+def judge_floor(final_by_eps, eta_star, final_at_guide):
+    """Criterion (c), the seed's statement: ``(small, best_small, harmless, degrades)``: every eps <= eta*^2/10
+    ends within worse x the best of them; eps = eta*^2 ends above worse x that best."""
+    small = [e for e in final_by_eps if e <= eta_star**2 / 10]
+    if not small:
+        return small, np.nan, False, False
+    best = min(final_by_eps[e] for e in small)
+    return (small, best, all(final_by_eps[e] <= WORSE * best for e in small),
+            bool(final_at_guide > WORSE * best))
 
 
 @uses("adago", "muon")
@@ -173,12 +195,9 @@ def check_hyperparams(*, steps=None, seeds=None, backend="numpy", quick=False, r
     fin = {n: np.array([_med(sweep[n][e], "final") for e in etas]) for n in sweep}
     osc = {n: np.array([_med(sweep[n][e], "osc") for e in etas]) for n in sweep}
     trend = {n: np.array([_med(sweep[n][e], "trend") for e in etas]) for n in sweep}
-    i_best = int(np.argmin(fin["AdaGO"]))
+    i_best, slow, oscill, interior = judge_zones(fin["AdaGO"], osc["AdaGO"], trend["AdaGO"])
     eta_star = etas[i_best]
     fa, oa = fin["AdaGO"], osc["AdaGO"]
-    slow = bool(fa[0] >= WORSE * fa[i_best] and oa[0] <= oa[i_best] and trend["AdaGO"][0] < 0)
-    oscill = bool(fa[-1] >= WORSE * fa[i_best] and oa[-1] >= OSC * oa.min())
-    interior = 0 < i_best < len(etas) - 1
     ok_a = slow and oscill and interior
     sens = {n: float(fin[n].max() / fin[n].min()) for n in fin}
     ok_b = sens["AdaGO"] <= sens["Muon"] / LESS
@@ -187,17 +206,14 @@ def check_hyperparams(*, steps=None, seeds=None, backend="numpy", quick=False, r
     for eps in epss:
         eps_runs[eps] = sweep["AdaGO"][eta_star] if eps == EPS0 else go(
             adago(eta_star, gamma=GAMMA0, eps=eps, beta=BETA, orth="svd"))
-    small = [e for e in epss if e <= eta_star**2 / 10]
     fe = {e: _med(eps_runs[e], "final") for e in epss}
     oe = {e: _med(eps_runs[e], "osc") for e in epss}
-    best_small = min(fe[e] for e in small) if small else np.nan
-    calm_small = min(oe[e] for e in small) if small else np.nan
     same = [e for e in epss if abs(e - eta_star**2) <= 1e-12 * eta_star**2]
     at_guide = eps_runs[same[0]] if same else go(adago(eta_star, gamma=GAMMA0, eps=eta_star**2, beta=BETA,
                                                          orth="svd"))
     f_guide, o_guide = _med(at_guide, "final"), _med(at_guide, "osc")
-    ok_c1 = bool(small) and all(fe[e] <= WORSE * best_small for e in small)     # small floors harmless
-    ok_c2 = bool(small) and f_guide > WORSE * best_small                          # eps = eta^2 degrades
+    small, best_small, ok_c1, ok_c2 = judge_floor(fe, eta_star, f_guide)
+    calm_small = min(oe[e] for e in small) if small else np.nan
     ok_c = ok_c1 and ok_c2
 
     gam_runs = {gm: (sweep["AdaGO"][eta_star] if gm == GAMMA0 else
