@@ -51,7 +51,7 @@ def _scales(dtype, data, b):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("method,kw,tol64,tol32", METHODS, ids=lambda v: v if isinstance(v, str) else None)
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(data=st.data(), m=st.integers(1, 7), n=st.integers(1, 7), seed=st.integers(0, 2**32 - 1))
 def test_orthogonal_at_every_finite_scale(dtype, method, kw, tol64, tol32, data, m, n, seed):
     rng = np.random.default_rng(seed)
