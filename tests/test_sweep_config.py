@@ -184,3 +184,26 @@ def test_load_grid_file(tmp_path):
         load_grid_file(bad)
     with pytest.raises(ConfigError, match="no such file"):
         load_grid_file(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize("address,expected", [
+    ("tcp://10.0.0.5:8786", ("tcp", "10.0.0.5", 8786)),
+    ("localhost:8786", ("tcp", "localhost", 8786)),
+    ("tls://[::1]:9000", ("tls", "[::1]", 9000)),
+    ("inproc://192.168.0.2/4242/1", ("inproc", "192.168.0.2/4242/1", 0)),
+])
+def test_scheduler_addresses_are_parsed_before_connecting(address, expected):
+    from adago_theory.app.sweep.execute import parse_scheduler_address
+
+    assert parse_scheduler_address(address) == expected
+
+
+@pytest.mark.parametrize("address,match", [("notanaddress", "not a scheduler address"),
+                                           ("tcp://host", "not a scheduler address"),
+                                           ("ftp://host:21", "unknown protocol 'ftp'"),
+                                           ("tcp://host:0", "port must be in 1..65535")])
+def test_bad_scheduler_addresses(address, match):
+    from adago_theory.app.sweep.execute import parse_scheduler_address
+
+    with pytest.raises(ConfigError, match=match):
+        parse_scheduler_address(address)

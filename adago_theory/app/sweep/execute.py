@@ -416,17 +416,20 @@ _PROTOCOLS = ("tcp", "tls", "ws", "wss", "ucx")
 
 
 def parse_scheduler_address(address: str) -> tuple[str, str, int]:
-    """Parse a Dask scheduler address ``[PROTOCOL://]HOST:PORT`` before connecting.
+    """Parse a Dask scheduler address ``[PROTOCOL://]HOST:PORT`` (or ``inproc://...``) before connecting.
 
     Returns
     -------
     (protocol, host, port)
+        ``port`` is 0 for an in-process scheduler.
 
     Raises
     ------
     ConfigError
         Not of that form, an unknown protocol, or a port outside 1..65535.
     """
+    if isinstance(address, str) and re.fullmatch(r"inproc://\S+", address.strip()):  # an in-process cluster
+        return "inproc", address.strip()[len("inproc://"):], 0
     m = _ADDRESS.match(address.strip()) if isinstance(address, str) else None
     if m is None:
         raise ConfigError(f"--scheduler {address!r} is not a scheduler address; expected "
