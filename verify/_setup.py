@@ -34,16 +34,19 @@ def host(a):
     return np.asarray(to_numpy(a), dtype=np.float64)
 
 
-def setup(rng, backend, seeds, default_seeds, factories=None):
-    """The preamble of every optimizer check: ``g`` (Generator), ``backend``, ``S``, ``seeds`` (ints), ``F``.
+def setup(rng, backend, seeds, default_seeds, factories=None, make=None):
+    """The preamble of every optimizer check: ``g`` (Generator), ``backend``, ``S``, ``seeds`` (ints), ``F``, ``P``.
 
     ``seeds`` is the user's number of runs (``None``: ``default_seeds``); the run seeds are drawn once from
-    ``rng`` and shared by every optimizer and horizon of the check (common random numbers).
+    ``rng`` and shared by every optimizer and horizon of the check (common random numbers).  ``make(g, backend)``,
+    when given, builds the problem(s) first (``P``), then the seeds are drawn.
     """
     g = default_rng(rng)
     backend = check_backend(backend)
     S = check_int("seeds", default_seeds if seeds is None else seeds, lo=1)
-    return SimpleNamespace(g=g, backend=backend, S=S, seeds=draw_seeds(g, S), F=resolve(factories))
+    F = resolve(factories)
+    P = make(g, backend) if make is not None else None
+    return SimpleNamespace(g=g, backend=backend, S=S, F=F, P=P, seeds=draw_seeds(g, S))
 
 
 def drive(P, X0, opt, K, *, noise_seed=None):

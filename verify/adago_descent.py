@@ -30,11 +30,11 @@ import time
 
 import numpy as np
 
-from adago_theory import default_rng, run, to_numpy
+from adago_theory import run, to_numpy
 
 from ._factories import resolve, uses
-from ._runs import as_horizons, check_backend, check_int, draw_seeds, horizon_grid
-from ._setup import adago_alpha, outcome
+from ._runs import as_horizons, horizon_grid
+from ._setup import adago_alpha, outcome, setup
 from ._runs import negative_control as _negative
 from ._runs import no_minor_labels
 from .fit import fit_rate
@@ -200,15 +200,11 @@ def check_adago_descent(*, horizons=None, seeds=None, backend="numpy", quick=Fal
     CheckResult
     """
     t0 = time.perf_counter()
-    F = resolve(factories)
-    g = default_rng(rng)
-    backend = check_backend(backend)
-    S = check_int("seeds", PREREGISTERED["seeds"] if seeds is None else seeds, lo=1)
     pre = PREREGISTERED
     Ts = as_horizons(horizon_grid(*pre["horizons_quick"]) if (horizons is None and quick) else
                      horizon_grid(*pre["horizons"]) if horizons is None else horizons)
-    probs = _problems(g, backend)
-    seeds_ = draw_seeds(g, S)
+    su = setup(rng, backend, seeds, pre["seeds"], factories, make=_problems)
+    F, g, probs, S, seeds_, backend = su.F, su.g, su.P, su.S, su.seeds, su.backend
     res, ctrl = {}, {}
     ok1 = ok2 = ok3 = True
     for name, P in probs.items():

@@ -27,11 +27,11 @@ import time
 
 import numpy as np
 
-from adago_theory import default_rng, run
+from adago_theory import run
 
 from ._factories import resolve, uses
-from ._runs import check_backend, check_int, draw_seeds
-from ._setup import outcome, with_reset_accumulator
+from ._runs import check_int
+from ._setup import outcome, setup, with_reset_accumulator
 from ._runs import negative_control as _negative
 from ._runs import no_minor_labels
 from .result import CheckResult
@@ -172,17 +172,13 @@ def check_hyperparams(*, steps=None, seeds=None, backend="numpy", quick=False, r
     from problems import make_teacher_student
 
     t0 = time.perf_counter()
-    F = resolve(factories)
-    adago, muon = F["adago"], F["muon"]
-    g = default_rng(rng)
-    backend = check_backend(backend)
     pre = PREREGISTERED
     T = check_int("steps", (pre["steps_quick"] if quick else pre["steps"]) if steps is None else steps, lo=20)
-    S = check_int("seeds", (pre["seeds_quick"] if quick else pre["seeds"]) if seeds is None else seeds, lo=1)
     rec = 2 if quick else 5
     etas, epss, gammas = (ETAS_QUICK, EPSS_QUICK, GAMMAS_QUICK) if quick else (ETAS, EPSS, GAMMAS)
-    P = make_teacher_student(10, 8, 1, n_samples=512, rng=g, backend=backend)
-    seeds_ = draw_seeds(g, S)
+    su = setup(rng, backend, seeds, pre["seeds_quick"] if quick else pre["seeds"], factories,
+               make=lambda g, b: make_teacher_student(10, 8, 1, n_samples=512, rng=g, backend=b))
+    adago, muon, P, S, seeds_, backend = su.F["adago"], su.F["muon"], su.P, su.S, su.seeds, su.backend
 
     def go(opt):
         tr = run(opt, P, T, seeds=seeds_, stochastic=True, record=rec)

@@ -39,10 +39,11 @@ import time
 
 import numpy as np
 
-from adago_theory import default_rng, to_numpy
+from adago_theory import to_numpy
 
 from ._factories import resolve, uses
-from ._runs import check_backend, check_int, check_pos, draw_seeds
+from ._runs import check_int, check_pos
+from ._setup import setup
 from ._runs import negative_control as _negative
 from ._runs import no_minor_labels
 from .result import CheckResult
@@ -209,16 +210,13 @@ def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", q
     from problems import make_matrix_least_squares
 
     t0 = time.perf_counter()
-    F = resolve(factories)
-    g = default_rng(rng)
-    backend = check_backend(backend)
     pre = PREREGISTERED
     K = check_int("steps", (pre["steps_quick"] if quick else pre["steps"]) if steps is None else steps, lo=2)
-    S = check_int("seeds", pre["seeds"] if seeds is None else seeds, lo=1)
     gamma = check_pos("muon_step", muon_step)
-    P = make_matrix_least_squares(10, 6, kappa_A=5.0, kappa_B=2.0, rng=g, backend=backend)
+    su = setup(rng, backend, seeds, pre["seeds"], factories,
+               make=lambda g, b: make_matrix_least_squares(10, 6, kappa_A=5.0, kappa_B=2.0, rng=g, backend=b))
+    F, P, S, seeds_, backend = su.F, su.P, su.S, su.seeds, su.backend
     c = P.constants
-    seeds_ = draw_seeds(g, S)
     xp = P.xp
     X0 = xp.concat([P.initial_point(s, runs=1) for s in seeds_], axis=0)
     r = min(P.shapes[0])

@@ -35,7 +35,6 @@ Constants of the bounds:
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 
