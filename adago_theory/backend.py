@@ -6,8 +6,9 @@ Every public function of the toolkit that takes arrays starts with
 time: a backend is recognised from the array it hands us.
 
 Backends and routes.  Any namespace that :func:`array_api_compat.array_namespace`
-accepts works: NumPy, CuPy, PyTorch, JAX (read-only arrays: the kernel's steps
-are pure, but JAX is not tested here), Dask, ``array_api_strict`` (the
+accepts works: NumPy, CuPy, PyTorch, JAX (immutable arrays: the kernel's
+in-place updates of its own temporaries fall back to new arrays; a smoke test
+runs when JAX is installed), ``array_api_strict`` (the
 standard and nothing more: the test suite's stand-in for CuPy on machines
 without a GPU, as in SciPy's array-API tests), and future ones.  Where the
 standard has no (fast) function, this module is the one place that dispatches:

@@ -90,3 +90,19 @@ def test_the_run_loop():
     P = LeastSquares(seed=4, sigma2=0.1, backend=xs)
     tr = run(TABLE["sgd"](), P, 10, seeds=(0, 1), stochastic=True)
     assert np.all(np.isfinite(tr.f))
+
+
+def test_jax_smoke():
+    # JAX arrays are immutable: the kernel's in-place updates of its own temporaries become new arrays
+    jax = pytest.importorskip("jax")
+    jnp = pytest.importorskip("jax.numpy")
+    M = np.random.default_rng(5).standard_normal((3, 6, 4)).astype(np.float32)
+    with jax.default_device(jax.devices("cpu")[0]):
+        for method, kw in [("svd", {}), ("qdwh", {}), ("newton-schulz", {"coeffs": "polar-express"})]:
+            np.testing.assert_allclose(to_numpy(orthogonalize(jnp.asarray(M), method, **kw)),
+                                       orthogonalize(M, method, **kw), rtol=1e-4, atol=1e-5)
+        for name in ("muon-ns", "adago", "namo_d"):
+            opt = TABLE[name]()
+            Y, t = opt.step(jnp.asarray(M), jnp.asarray(0.5 * M), opt.init(jnp.asarray(M)))
+            X, s = opt.step(M, 0.5 * M, opt.init(M))
+            np.testing.assert_allclose(to_numpy(Y), X, rtol=1e-4, atol=1e-5)
