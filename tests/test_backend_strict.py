@@ -92,6 +92,7 @@ def test_the_run_loop():
     assert np.all(np.isfinite(tr.f))
 
 
+@pytest.mark.slow
 def test_jax_smoke():
     # JAX arrays are immutable: the kernel's in-place updates of its own temporaries become new arrays
     jax = pytest.importorskip("jax")
