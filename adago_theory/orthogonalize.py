@@ -486,8 +486,8 @@ def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.
     Parameters
     ----------
     M : array, shape (..., m, n)
-        NumPy, CuPy or PyTorch array of a real floating dtype.  Leading axes are
-        independent matrices.
+        An array of any array-API library (NumPy, CuPy, PyTorch, ...) of a real
+        floating dtype.  Leading axes are independent matrices.
     method : {"svd", "polar", "qdwh", "newton-schulz"}
         See the module docstring.  ``"svd"``, ``"polar"`` and ``"qdwh"`` are exact
         up to rounding; ``"newton-schulz"`` is a fixed polynomial approximation.
