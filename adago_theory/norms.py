@@ -28,8 +28,15 @@ __all__ = ["nuclear_norm", "spectral_norm", "frobenius_norm", "matrix_norms", "p
 
 
 def _compute_dtype(xp, M):
-    # LAPACK has no half-precision routines: work in float32 and cast back.
+    # LAPACK has no half-precision routines: work in float32 and cast back; integers in float64.
+    if not xp.isdtype(M.dtype, "real floating"):
+        return xp.float64
     return xp.float32 if is_half(xp, M.dtype) else M.dtype
+
+
+def _out_dtype(xp, M):
+    """The dtype of a norm of ``M``: ``M``'s floating dtype, float64 for integer input."""
+    return M.dtype if xp.isdtype(M.dtype, "real floating") else xp.float64
 
 
 def _svdvals(M, xp):
@@ -125,7 +132,7 @@ def frobenius_norm(M):
     dt = _compute_dtype(xp, M)
     W = M if dt == M.dtype else xp.astype(M, dt)
     out = _fro(xp, W)
-    return out if dt == M.dtype else xp.astype(out, M.dtype)
+    return out if out.dtype == _out_dtype(xp, M) else xp.astype(out, _out_dtype(xp, M))
 
 
 def spectral_norm(M):
@@ -146,7 +153,7 @@ def spectral_norm(M):
     xp = namespace(M)
     check_matrix("M", M, floating=False)
     if M.shape[-1] == 0 or M.shape[-2] == 0:
-        return xp.zeros(M.shape[:-2], dtype=M.dtype)
+        return xp.zeros(M.shape[:-2], dtype=_out_dtype(xp, M))
     if on_gpu(M):
         dt = _compute_dtype(xp, M)
         W = M if dt == M.dtype else xp.astype(M, dt)
@@ -159,7 +166,7 @@ def spectral_norm(M):
     else:
         s, dt = _svdvals(M, xp)
         out = s[..., 0]
-    return out if out.dtype == M.dtype else xp.astype(out, M.dtype)
+    return out if out.dtype == _out_dtype(xp, M) else xp.astype(out, _out_dtype(xp, M))
 
 
 def nuclear_norm(M):
@@ -179,7 +186,7 @@ def nuclear_norm(M):
     xp = namespace(M)
     check_matrix("M", M, floating=False)
     if M.shape[-1] == 0 or M.shape[-2] == 0:
-        return xp.zeros(M.shape[:-2], dtype=M.dtype)
+        return xp.zeros(M.shape[:-2], dtype=_out_dtype(xp, M))
     if on_gpu(M):
         from .orthogonalize import orthogonalize
 
@@ -190,7 +197,7 @@ def nuclear_norm(M):
     else:
         s, dt = _svdvals(M, xp)
         out = xp.sum(s, axis=-1)
-    return out if out.dtype == M.dtype else xp.astype(out, M.dtype)
+    return out if out.dtype == _out_dtype(xp, M) else xp.astype(out, _out_dtype(xp, M))
 
 
 def matrix_norms(M):
@@ -224,5 +231,6 @@ def matrix_norms(M):
     r = s / s1[..., None]
     fro = s1 * xp.sqrt(xp.sum(r * r, axis=-1))
     nuc = xp.sum(s, axis=-1)
-    cast = (lambda a: a) if dt == M.dtype else (lambda a: xp.astype(a, M.dtype))  # noqa: E731
+    od = _out_dtype(xp, M)
+    cast = (lambda a: a) if dt == od else (lambda a: xp.astype(a, od))  # noqa: E731
     return cast(fro), cast(nuc), cast(op)

@@ -73,3 +73,15 @@ def test_gpu_branches_of_norms_and_polar_on_numpy(monkeypatch):
     assert np.allclose(norms.nuclear_norm(M), s.sum(-1), rtol=1e-12)
     P = np.stack([scipy.linalg.polar(Mi)[0] for Mi in M])
     assert np.abs(orth.orthogonalize(M, "polar") - P).max() < 1e-13
+
+
+def test_matrix_norms_equal_the_three_norms_and_integers_give_float64(kernel_backend):
+    M = np.random.default_rng(7).standard_normal((4, 6, 5))
+    fro, nuc, op = (to_numpy(a) for a in __import__("adago_theory").matrix_norms(kernel_backend.asarray(M)))
+    np.testing.assert_allclose(fro, np.linalg.norm(M, axis=(-2, -1)), rtol=1e-13)
+    np.testing.assert_allclose(nuc, np.linalg.norm(M, "nuc", axis=(-2, -1)), rtol=1e-13)
+    np.testing.assert_allclose(op, np.linalg.norm(M, 2, axis=(-2, -1)), rtol=1e-13)
+    Mi = np.array([[3, 0], [0, 4]])
+    for f, want in ((frobenius_norm, 5.0), (nuclear_norm, 7.0), (spectral_norm, 4.0)):
+        v = f(Mi)
+        assert v.dtype == np.float64 and float(v) == want
