@@ -97,7 +97,7 @@ def adago_schedule(T, *, Delta, L_op, sigma):
     --------
     >>> s = adago_schedule(10_000, Delta=4.0, L_op=1.0, sigma=2.0)
     >>> round(s["eta"], 6), round(s["eps"], 6), round(s["beta"], 6)
-    (0.2, 0.002, 0.98)
+    (0.2, 0.002, 0.99)
     """
     if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
         raise ValueError(f"T must be an integer >= 1, got {T!r}")
