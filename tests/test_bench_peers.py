@@ -70,3 +70,9 @@ def test_quick_with_every_installed_peer():
     for r in rows:
         tol = 0.1 if "torch.optim" in r["impl"] else (1e-4 if "float32" in r["workload"] else 1e-8)
         assert r["agree"] <= tol, r
+
+
+def test_other_backends_get_a_one_line_error(capsys):
+    assert P.bench_peers(quick=True, backend="torch") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "backend must be 'numpy'" in err

@@ -1,6 +1,6 @@
 r"""``adago-theory bench peers``: adago-theory next to what a user would write instead, in one process.
 
-Two workloads, each implementation **checked to agree numerically with adago-theory
+Three workloads, each implementation **checked to agree numerically with adago-theory
 before it is timed**, then timed in interleaved rounds (one call of each per round, the
 median per implementation), ratios printed as *peer time / adago-theory time* (above 1:
 adago-theory is faster):
@@ -10,7 +10,11 @@ adago-theory is faster):
    ``orthogonalize(W, "newton-schulz")`` against the same iteration written by hand
    in plain NumPy (stacked ``@``), in JAX (``jit(vmap(...))``) and in PyTorch (batched
    ``@``, the tensor's dtype).
-2. **End to end**: Muon and AdaGO (Newton–Schulz, 5 steps) on 64 seeds of one 50×30
+2. **The least-squares gradient** on 64 runs of 50×30: ``problem.grad`` (the Gram
+   form :math:`A^\top A(X - X^\star)BB^\top`) against the residual form
+   :math:`A^\top(AXB - C)B^\top` in stacked NumPy products (the formula before
+   2026-12-01) and JAX ``jit(vmap(grad))``.
+3. **End to end**: Muon and AdaGO (Newton–Schulz, 5 steps) on 64 seeds of one 50×30
    least-squares problem (``make_matrix_least_squares(50, 30)``), T = 200, exact
    gradients, the same initial points: ``run(..., record=[0, T])`` against
 
@@ -370,6 +374,34 @@ def _torch_muon(P, X0, T, say):
     return {f"torch.optim.Muon ({len(X0)} parameters)": (go, "muon")}
 
 
+def _bench_grad(R, rounds, say, rows):
+    """The least-squares gradient on R runs: problem.grad (Gram form) vs the residual form (before 2026-12-01)."""
+    P, X0 = _lsq(R)
+    A, B, C = P.host["A"], P.host["B"], P.host["C"]
+    residual = _residual_grad_np(A, B, C)
+    ref = P.grad(X0)
+    impls = {"adago-theory problem.grad (Gram form)": lambda: P.grad(X0),
+             "residual form, stacked NumPy (before)": lambda: residual(X0)}
+    if _have("jax"):
+        jax, jnp = _jax()
+        Aj, Bj, Cj, Xj = (jnp.asarray(v) for v in (A, B, C, X0))
+        g = jax.jit(jax.vmap(jax.grad(lambda x: 0.5 * jnp.sum((Aj @ x @ Bj - Cj) ** 2))))
+        impls["JAX jit(vmap(grad))"] = lambda: np.asarray(g(Xj).block_until_ready())
+    fns, agree = {}, {}
+    for label, fn in impls.items():
+        agree[label] = _rel(fn(), ref)
+        if agree[label] > 1e-12:
+            say(f"  {label}: disagrees (relative difference {agree[label]:.2e} > 1e-12); not timed")
+            continue
+        fns[label] = lambda fn=fn: [fn() for _ in range(10)]
+    t = _interleaved(fns, rounds)
+    ours = t["adago-theory problem.grad (Gram form)"]
+    for label, s in t.items():
+        rows.append(dict(workload=f"lsq gradient {R}x50x30", impl=label, seconds=s / 10, ratio=s / ours,
+                         agree=agree[label]))
+        say(f"  {label:<44} {1e2 * s:8.3f} ms   {s / ours:6.2f}x   (agrees to {agree[label]:.1e})")
+
+
 def _bench_e2e(R, T, rounds, say, rows):
     from adago_theory.optim import adago, muon
     from adago_theory.run import run
@@ -420,11 +452,14 @@ def _bench_e2e(R, T, rounds, say, rows):
             say(f"  {label:<44} {s:8.3f} s   {s / ours_s:6.2f}x   (agrees to {agree[label]:.1e})")
 
 
-def bench_peers(*, quick=False, file=None, rounds=None, peers=PEERS):
+def bench_peers(*, backend="numpy", quick=False, file=None, rounds=None, peers=PEERS):
     r"""Print and return the peers table.
 
     Parameters
     ----------
+    backend : {"numpy"}
+        adago-theory's side runs on NumPy (the CPU comparison); the GPU comparison
+        (CuPy against JAX and PyTorch on the device) is not implemented here.
     quick : bool
         Small sizes (16 matrices; 4 seeds, T = 10) and one round, for the test suite.
     file : file-like, optional
@@ -437,7 +472,7 @@ def bench_peers(*, quick=False, file=None, rounds=None, peers=PEERS):
 
     Returns
     -------
-    rows : list of dict
+    rows : list of dict (or 2, after a one-line error, for a backend other than NumPy)
         ``workload``, ``impl``, ``seconds`` (median), ``ratio`` (over adago-theory's
         time on the same workload; above 1: adago-theory faster), ``agree`` (relative
         Frobenius difference of the result to adago-theory's, or to the NumPy loop of
@@ -446,6 +481,10 @@ def bench_peers(*, quick=False, file=None, rounds=None, peers=PEERS):
     from .tools import machine_summary
 
     file = sys.stdout if file is None else file
+    if backend != "numpy":   # a one-line error and exit status 2 through the CLI, no traceback
+        print(f"adago-theory bench peers: error: backend must be 'numpy' (the CPU comparison; the GPU comparison "
+              f"is not implemented), got {backend!r}", file=sys.stderr)
+        return 2
     bad = [p for p in peers if p not in PEERS]
     if bad:
         raise ValueError(f"peers must be among {', '.join(PEERS)}, got {bad[0]!r}")
@@ -465,5 +504,7 @@ def bench_peers(*, quick=False, file=None, rounds=None, peers=PEERS):
     for dtype in ("float32", "float64"):
         say(f"\nNewton-Schulz (Jordan, {NS_STEPS} steps) on {batch}x50x30, {dtype}")
         _bench_kernel((batch, 50, 30), dtype, k_rounds, say, rows)
+    say(f"\nLeast-squares gradient A^T(AXB - C)B^T on {R} runs of 50x30 (p = 100, q = 60), float64, one call")
+    _bench_grad(R, k_rounds, say, rows)
     _bench_e2e(R, T, e_rounds, say, rows)
     return rows
