@@ -331,7 +331,7 @@ def plot_ill_conditioning(result):
         m = result.measured
         st = m["studies"]["ill"]
         cols = {"AdaGO": OKABE_ITO[0], "Muon": OKABE_ITO[1], "Adam": OKABE_ITO[2]}
-        fig, ax = new_figure(1, 3, width=7.2, height=3.9)
+        fig, ax = new_figure(1, 3, width=7.2, height=4.4)
         a, b, c = ax[0]
         for n, d in st.items():
             steps = np.asarray(d["steps"], dtype=float)
@@ -345,13 +345,13 @@ def plot_ill_conditioning(result):
         nc = (result.negative_control or {}).get("measured", {})
         if nc:
             a.plot(np.asarray(nc["steps"], dtype=float)[1:], np.median(np.asarray(nc["gap_curve"]), axis=1)[1:],
-                   color="k", linestyle="--", linewidth=1.0, label="AdaGO, floor dominates (control)")
+                   color="k", linestyle="--", linewidth=1.0, label="AdaGO, acc. reset (control)")
         a.set_xscale("log")
         a.set_yscale("log")
         a.set_xlabel("step")
         a.set_ylabel(r"$f(X_t) - f^\star$ (held-out seeds)")
         a.set_title(f"$\\kappa(A) = {result.params['kappa_A']:g}$, $\\sigma^2 = {result.params['sigma2']:g}$")
-        a.legend(fontsize=5.5, loc="lower left", ncol=2)
+        a.legend(fontsize=5.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
         panel_label(a, "a")
         for n, d in st.items():
             grid = np.asarray(d["grid"], dtype=float)
@@ -376,7 +376,7 @@ def plot_ill_conditioning(result):
         c.set_xlabel(r"$\kappa(\nabla f)$ at the point")
         c.set_ylabel("relative error out / relative error in")
         c.set_title("noise amplification")
-        c.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+        c.legend(fontsize=5.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
         panel_label(c, "c")
         fig.suptitle(result.status.upper() + ": AdaGO vs Muon vs Adam, ill-conditioned design and its twin",
                      fontsize=10)

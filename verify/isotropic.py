@@ -691,7 +691,8 @@ def check_isotropic_curvature(*, sigma=(4.0, 2.0, 1.0, 0.5), powers=(1.5, 2.0, 3
 
 
 def plot_isotropic_curvature(result):
-    """Three panels: s*/s*_1 against sigma/sigma_1 per power; the kink solutions; Monte Carlo vs formulas."""
+    """Four panels: s*/s*_1 against sigma/sigma_1 per power; the kink solutions; Monte Carlo vs formulas; the
+    misalignment of the whole-matrix optimum (and of the anisotropic control)."""
     from matplotlib.lines import Line2D
 
     from adago_theory.app.plotting import OKABE_ITO, new_figure, panel_label, style_context
@@ -699,10 +700,10 @@ def plot_isotropic_curvature(result):
     with style_context():
         meas = result.measured
         sigma = np.asarray(meas["sigma"])
-        fig, ax = new_figure(1, 3, width=7.2, height=2.9)
+        fig, ax = new_figure(2, 2, width=7.2, height=5.8)
         a = ax[0, 0]
         x = sigma / sigma[0]
-        a.plot(x, x, color="0.4", linestyle="--", linewidth=0.9, label=r"$s\propto\sigma$")
+        a.plot(x, x, color="0.5", linewidth=4.0, alpha=0.35, label=r"$s\propto\sigma$", zorder=0)
         for i, (k, s) in enumerate(meas["s_star"].items()):
             s = np.asarray(s)
             a.plot(x, s / s[0], marker="o", color=OKABE_ITO[i], label=k)
@@ -733,7 +734,7 @@ def plot_isotropic_curvature(result):
         b.legend(fontsize=6.5, loc="upper center")
         panel_label(b, "b")
 
-        c = ax[0, 2]
+        c = ax[1, 0]
         mc = meas["monte_carlo"]
         keys = list(mc)
         for i, k in enumerate(keys):
@@ -747,5 +748,26 @@ def plot_isotropic_curvature(result):
         c.set_title("expectations (±4 s.e.)")
         c.legend(handles=[Line2D([], [], color="0.3", linestyle="--", label="formula")], fontsize=7)
         panel_label(c, "c")
+
+        d = ax[1, 1]
+        full = meas.get("full_matrix") or {}
+        if full:
+            keys = list(full)
+            vals = [max(float(full[k]["misalignment"]), 1e-17) for k in keys]
+            d.bar(range(len(keys)), vals, color=OKABE_ITO[2], label="isotropic")
+            nc = (result.negative_control or {}).get("measured", {})
+            if "anisotropic_misalignment" in nc:
+                d.bar([len(keys)], [float(nc["anisotropic_misalignment"])], color=OKABE_ITO[1], hatch="//",
+                      edgecolor="white", label="anisotropic curvature, p=2 (control)")
+                keys = keys + ["aniso."]
+            tol = (result.params.get("preregistered") or {}).get("align_tol")
+            if tol:
+                d.axhline(tol, color="0.3", linestyle="--", linewidth=0.9, label="tolerance")
+            d.set_yscale("log")
+            d.set_xticks(range(len(keys)), [k if k != "aniso." else "anisotropic" for k in keys], fontsize=7)
+            d.set_ylabel(r"$\|U^\top Q^*V - \mathrm{diag}\|_F/\|Q^*\|_F$")
+            d.set_title("whole-matrix optimum: alignment")
+            d.legend(fontsize=5.5, loc="upper left")
+            panel_label(d, "d")
         fig.suptitle(result.status.upper() + ": isotropic curvature model", fontsize=10)
     return fig

@@ -13,7 +13,7 @@ null-gradient consistency".  Seed ``000_*.txt`` (Mechanism 3) claims it for AdaG
 
 .. math::
 
-    \alpha_t = \max\Big(\varepsilon_t, \eta\frac{\min(\|G_t\|_F, \gamma)}{v_t}\Big)
+    \alpha_t = \max\Big(\varepsilon, \eta\frac{\min(\|G_t\|_F, \gamma)}{v_t}\Big)
     \le \varepsilon + \frac{\eta\,\|G_t\|_F}{v_1},
 
 and the update norm is :math:`\alpha_t\|\mathrm{Orth}(M_t)\|_F = \alpha_t\sqrt{r}`: the adaptive term
