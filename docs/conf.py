@@ -67,7 +67,11 @@ myst_dmath_double_inline = True
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"
 autodoc_default_options = {"undoc-members": False}
-autosummary_generate = False
+# the API reference (docs/api/index.md): autosummary writes one page per module into api/generated/,
+# from the templates in _templates/autosummary/; a module's names are those of its __all__
+autosummary_generate = True
+autosummary_ignore_module_all = True
+autosummary_imported_members = False
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False

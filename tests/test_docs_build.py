@@ -35,6 +35,13 @@ def test_docs_build_strict_with_quick_checks(tmp_path):
         assert (out / f"{page}.html").is_file(), page
     api = sorted(p.name for p in (out / "api" / "generated").glob("*.html"))
     assert "adago_theory.html" in api and "problems.html" in api and "verify.html" in api
+    # math renders without network (issue 15 item 8): MathJax ships with the site, no page loads a remote script
+    assert (out / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    for html in out.rglob("*.html"):
+        text = html.read_text(encoding="utf-8")
+        assert "cdn.jsdelivr" not in text and '<script src="http' not in text and "src=\"https://" not in text, html
+    page = (out / "concepts" / "polar.html").read_text(encoding="utf-8")
+    assert "_static/mathjax/tex-chtml.js" in page
 
 
 def test_docs_sources_are_where_the_build_looks():

@@ -195,7 +195,6 @@ def test_generated_pages_build_with_warnings_as_errors(tmp_path):
         f"import sys\nsys.path.insert(0, {str(DOCS / '_ext')!r})\n"
         "extensions = ['sphinx.ext.autodoc', 'sphinx.ext.mathjax', 'adago_docs']\n"
         f"adago_results = {str(res / 'results.json')!r}\n"
-        "adago_api_packages = ()\n"
         "nitpicky = True\n"
     )
     (src / "index.rst").write_text("Site\n====\n\n.. toctree::\n\n   checks/index\n")

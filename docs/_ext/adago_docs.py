@@ -1,19 +1,16 @@
-r"""Sphinx extension of the adago-theory site: pages generated from the code and the verifiers' results.
+r"""Sphinx extension of the adago-theory site: the claim pages, generated from the verifiers' results.
 
-At ``builder-inited`` it writes, into the source tree (both folders are git-ignored):
+At ``builder-inited`` it writes, into the source tree (git-ignored), ``checks/``: one page per check
+of ``verify.CHECKS`` (statement, provenance, setting, figure, measured next to predicted, verdict,
+negative control, the check's own docstring) and an index table, generated from the verifiers'
+``results.json`` (read by :func:`verify.runner.load_results`) and their figures — never copied by hand.
 
-``checks/``
-    one page per check of ``verify.CHECKS`` (statement, provenance, setting, figure, measured next to
-    predicted, verdict, negative control, the check's own docstring) and an index table, generated from
-    the verifiers' ``results.json`` and their figures — never copied by hand.
-``api/generated/``
-    one API page per public package (``adago_theory``, ``adago_theory.optim``, ``adago_theory.app.sweep``,
-    ``problems``, ``verify``), listing every name of the package's ``__all__`` and the docstrings of
-    its modules, so that the reference follows the code as names are added.
-
-It also resolves cross-references written against a re-exported name (``adago_theory.backend.to_numpy``
-for the documented ``adago_theory.to_numpy``, or the reverse) by object identity, so that nitpicky
-mode flags only references to objects that do not exist.
+The API reference is Sphinx's own ``autosummary`` (``docs/api/index.md``, templates in
+``docs/_templates/autosummary``).  What stays here for it is small: a reference written against a
+re-exported name (``adago_theory.orthogonalize`` for ``adago_theory.orthogonalize.orthogonalize``)
+is resolved through the module that defines the object, and a re-exported constant keeps its own
+``#:`` comment instead of its type's docstring.  The ``adago-autolist`` directive lists the
+problems on ``problems.md``, and ``?name`` toctree lines are kept only when the page exists.
 
 The functions below do not need Sphinx and are tested directly (``tests/test_docs_pages.py``).
 """
@@ -25,7 +22,6 @@ import inspect
 import json
 import math
 import os
-import pkgutil
 import re
 import shutil
 import subprocess
@@ -33,7 +29,6 @@ import sys
 from pathlib import Path
 
 __all__ = [
-    "PACKAGES",
     "load_results",
     "flatten",
     "format_value",
@@ -41,13 +36,8 @@ __all__ = [
     "render_check_page",
     "render_checks_index",
     "write_check_pages",
-    "render_api_page",
-    "write_api_pages",
     "find_results",
 ]
-
-#: The public packages of the API reference, in the order of the site.
-PACKAGES = ("adago_theory", "adago_theory.optim", "adago_theory.app.sweep", "problems", "verify")
 
 #: The provenance tags a claim may carry (``verify.result.PROVENANCES``), with what each means.
 PROVENANCE_MEANING = {
@@ -608,12 +598,8 @@ def find_results(setting, srcdir, *, run_quick=True, log=print):
     return quick
 
 
-# ------------------------------------------------------------------------------------------------
-# API pages
-# ------------------------------------------------------------------------------------------------
-
-
 def _directive_for(obj) -> str:
+    """The autodoc directive that documents ``obj`` (used by ``adago-autolist``)."""
     if inspect.isclass(obj):
         return "autoexception" if issubclass(obj, BaseException) else "autoclass"
     if inspect.isfunction(obj) or inspect.isbuiltin(obj) or callable(obj) and not inspect.ismodule(obj):
@@ -621,133 +607,12 @@ def _directive_for(obj) -> str:
     return "autodata"
 
 
-def _is_namedtuple(cls) -> bool:
-    return inspect.isclass(cls) and issubclass(cls, tuple) and hasattr(cls, "_fields")
-
-
-def _own_members(cls):
-    """Public methods and properties defined by ``cls`` itself that carry a docstring."""
-    names = []
-    for k, v in vars(cls).items():
-        if k.startswith("_"):
-            continue
-        f = v.__func__ if isinstance(v, (classmethod, staticmethod)) else v
-        if (inspect.isfunction(f) or isinstance(v, property)) and (getattr(f, "__doc__", None) or "").strip():
-            names.append(k)
-    return names
-
-
-def _submodules(pkg):
-    mods = []
-    if not hasattr(pkg, "__path__"):
-        return mods
-    for info in pkgutil.iter_modules(pkg.__path__):
-        if info.name.startswith("_") or info.ispkg:
-            continue
-        mods.append(f"{pkg.__name__}.{info.name}")
-    return mods
-
-
-def render_api_page(pkgname, documented, *, subpackages=()) -> str:
-    """The API page of one package: its ``__all__`` names, then its modules' docstrings and extra names.
-
-    ``documented`` maps ``id(obj)`` to the dotted name already given to an object; it is updated, so
-    an object re-exported by several packages is documented once (the others link to it).
-    """
-    pkg = importlib.import_module(pkgname)
-    out = [_GENERATED_MARK, f".. _api-{pkgname}:\n\n"]
-    title = f"``{pkgname}``"
-    out.append(f"{title}\n{'=' * len(title)}\n\n")
-    out.append(f".. automodule:: {pkgname}\n   :no-members:\n\n")
-
-    def entries_for(modname, names):
-        mod = importlib.import_module(modname)
-        items = []
-        for n in names:
-            if not hasattr(mod, n):
-                continue
-            obj = getattr(mod, n)
-            if inspect.ismodule(obj):
-                continue
-            key = id(obj) if (callable(obj) or inspect.isclass(obj)) else ("data", modname, n)
-            if key in documented:
-                continue
-            documented[key] = f"{modname}.{n}"
-            items.append((n, obj))
-        return items
-
-    def render_items(modname, items):
-        s = []
-        if not items:
-            return ""
-        s.append(f".. currentmodule:: {modname}\n\n.. autosummary::\n   :nosignatures:\n\n")
-        for n, _ in items:
-            s.append(f"   {n}\n")
-        s.append("\n")
-        for n, obj in items:
-            d = _directive_for(obj)
-            s.append(f".. {d}:: {modname}.{n}\n")
-            if d == "autodata":
-                s.append("   :no-value:\n")
-            elif d in ("autoclass", "autoexception") and not _is_namedtuple(obj):
-                members = _own_members(obj)
-                if members:
-                    s.append("   :members: " + ", ".join(members) + "\n")
-            s.append("\n")
-        return "".join(s)
-
-    top = entries_for(pkgname, list(getattr(pkg, "__all__", [])))
-    if top:
-        out.append("Public names\n------------\n\n")
-        out.append(render_items(pkgname, top))
-    mods = [m for m in _submodules(pkg) if m not in subpackages]
-    if mods:
-        out.append("Modules\n-------\n\n")
-    for modname in mods:
-        try:
-            mod = importlib.import_module(modname)
-        except Exception as exc:  # noqa: BLE001 -- reported as a build warning by the caller
-            raise RuntimeError(f"cannot import {modname} for the API reference: {exc}") from exc
-        extra = entries_for(modname, list(getattr(mod, "__all__", [])))
-        sub_title = f"``{modname}``"
-        out.append(f"{sub_title}\n{'~' * len(sub_title)}\n\n")
-        shadowed = getattr(pkg, modname.rsplit(".", 1)[1], mod) is not mod  # e.g. adago_theory.run (a function)
-        out.append(f".. automodule:: {modname}\n   :no-members:\n" + ("   :no-index:\n" if shadowed else "") + "\n")
-        out.append(render_items(modname, extra))
-    return "".join(out)
-
-
-def write_api_pages(outdir, packages=PACKAGES):
-    """Write one ``outdir/<package>.rst`` per importable package; returns ``(written, documented)``."""
-    outdir = Path(outdir)
-    documented = {}
-    written = []
-    if not packages:
-        return written, documented
-    outdir.mkdir(parents=True, exist_ok=True)
-    for name in packages:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        subs = tuple(p for p in packages if p != name and p.startswith(name + "."))
-        text = render_api_page(name, documented, subpackages=subs)
-        _write_if_changed(outdir / f"{name}.rst", text)
-        written.append(name)
-    for p in outdir.glob("*.rst"):
-        if p.stem not in written:
-            p.unlink()
-    return written, documented
-
-
 # ------------------------------------------------------------------------------------------------
 # Sphinx wiring
 # ------------------------------------------------------------------------------------------------
 
 
-_OWN_TOP = {p.split(".")[0] for p in PACKAGES}
+_OWN_TOP = {"adago_theory", "problems", "verify"}
 
 
 def _import_dotted(path):
@@ -788,9 +653,6 @@ def _builder_inited(app):
     logger = logging.getLogger("adago_docs")
     _quiet_root_logger()
     src = Path(app.srcdir)
-    written, documented = write_api_pages(src / "api" / "generated", tuple(app.config.adago_api_packages))
-    app.env.adago_documented = {k: v for k, v in documented.items() if isinstance(k, int)}
-    app.env.adago_api_pages = written
     summary = "../claims" if (src / "claims.md").is_file() else None
     try:
         results = find_results(app.config.adago_results, src, log=logger.info)
@@ -817,43 +679,42 @@ def _builder_inited(app):
 
 
 def _missing_reference(app, env, node, contnode):
-    """Resolve a Python reference through the object it names, when it is documented under another name."""
+    """Resolve a Python reference to a re-exported name through the module that defines the object.
+
+    ``adago_theory.orthogonalize`` (the function) is documented where it is defined; a reference to
+    ``adago_theory.app.sweep.expand_grid`` links to ``adago_theory.app.sweep.config.expand_grid``.
+    An object that exists but has no entry (a private helper) is shown as text; a reference to
+    nothing is left to fail the build.
+    """
     if node.get("refdomain") != "py":
         return None
     target = node.get("reftarget", "")
-    documented = getattr(env, "adago_documented", {})
     mod = node.get("py:module")
     cands = [f"{mod}.{target}", target] if mod else [target]
-    # a reference inside a docstring: also look in the module that defines the documented object
-    src, parent = node.source, node.parent
+    src, parent = node.source, node.parent  # a reference inside a docstring: its module's names too
     while not src and parent is not None:
         src, parent = parent.source, parent.parent
     m = re.search(r"docstring of ([\w.]+)", str(src or ""))
     if m:
         parts = m.group(1).split(".")
-        for i in range(len(parts) - 1, 0, -1):
-            cands.append(".".join(parts[:i] + [target]))
+        cands += [".".join(parts[:i] + [target]) for i in range(len(parts) - 1, 0, -1)]
     exists = False
+    dom = env.get_domain("py")
     for cand in cands:
         obj = _import_dotted(cand)
         if obj is None:
             continue
         exists = exists or cand.split(".")[0] in _OWN_TOP
-        name = documented.get(id(obj))
-        if inspect.ismodule(obj):
-            name = obj.__name__
+        modname = obj.__name__ if inspect.ismodule(obj) else getattr(obj, "__module__", None)
+        qual = None if inspect.ismodule(obj) else getattr(obj, "__qualname__", None)
+        name = modname if qual is None else f"{modname}.{qual}" if modname else None
         if not name or name == cand:
             continue
-        dom = env.get_domain("py")
         for typ in (node.get("reftype"), "obj"):
             res = dom.resolve_xref(env, node["refdoc"], app.builder, typ, name, node, contnode)
             if res is not None:
                 return res
-    if exists:
-        # the object exists but has no page of its own (a private helper, a module constant outside
-        # __all__): show the name as text; only references to objects that do not exist are errors
-        return contnode
-    return None
+    return contnode if exists else None
 
 
 def _defining_module(name, obj):
@@ -975,7 +836,6 @@ def setup(app):
 
     logging.getLogger("fontTools").setLevel(logging.WARNING)
     app.add_config_value("adago_results", "auto", "env")
-    app.add_config_value("adago_api_packages", PACKAGES, "env")
     app.connect("builder-inited", _builder_inited)
     app.connect("source-read", _source_read)
     app.connect("missing-reference", _missing_reference)
