@@ -44,7 +44,7 @@ __all__ = ["check_adago_descent", "plot_adago_descent", "adago_deterministic_bou
 
 #: Fixed before the runs (issue 11 item 6).  gamma, v0: the clamp and accumulator floor (ours; gamma as
 #: pytorch_optimizer, theory.md §1.2); round_c: rounding margin of the per-step inequality, in units of
-#: u * (|f_{t-1}| + |f_t| + alpha ||g||_* + L alpha^2/2); slope_margin: criterion (iii), the fitted slope of
+#: ``u * (|f_{t-1}| + |f_t| + alpha ||g||_* + L alpha^2/2)``; slope_margin: criterion (iii), the fitted slope of
 #: min_t ||grad f||_* may exceed the slope of B(T) fitted on the same horizons by at most this much;
 #: beta_control: momentum of the negative control (the inequality is specific to beta = 0), on horizons <= 1000.
 PREREGISTERED = dict(gamma=10.0, v0=1e-6, round_c=64.0, slope_margin=0.1, beta_control=0.9, control_t_max=1000,

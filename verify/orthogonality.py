@@ -146,7 +146,7 @@ def judge(D, D_pred):
 
 
 def orthogonal_distance(D, D_scale):
-    """max_i |sigma_i(D) / a_t - 1| with a_t = sigma_1(D_scale) (the exact-orthogonalization update)."""
+    """``max_i |sigma_i(D) / a_t - 1|`` with ``a_t = sigma_1(D_scale)`` (the exact-orthogonalization update)."""
     return np.max(np.abs(_sv(D) / _sv(D_scale)[..., :1] - 1.0), axis=-1)
 
 
