@@ -227,13 +227,13 @@ def _apply_common(spec, args, *, from_file):
     return spec
 
 
-def _records(spec):
+def _records(spec, *, check_backend=True):
     """The edge: a grid spec -> validated, frozen run records (nothing has run yet)."""
     from .sweep.config import ConfigError, expand_grid
     from .sweep.execute import validate_configs
 
     try:
-        return validate_configs(expand_grid(spec))
+        return validate_configs(expand_grid(spec), check_backend=check_backend)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
 
@@ -390,7 +390,7 @@ def _cmd_sweep(args):
         raise UsageError("conflicting options: -j and --scheduler (the Dask cluster sets the parallelism)")
     _check_scheduler(args.scheduler)
     out = args.out or "results/sweep"
-    records = _records(spec)
+    records = _records(spec, check_backend=not args.dry_run)  # a dry run may plan a GPU sweep elsewhere
     if args.dry_run:
         from .sweep.store import finished_ids
         from pathlib import Path

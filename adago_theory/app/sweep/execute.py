@@ -116,7 +116,7 @@ def validate_config(config) -> RunRecord:
     return validate_configs([config])[0]
 
 
-def validate_configs(configs: Iterable) -> list[RunRecord]:
+def validate_configs(configs: Iterable, *, check_backend: bool = True) -> list[RunRecord]:
     """The edge of the shell: validate every configuration once, before anything runs.
 
     Each configuration is canonicalized (:func:`~adago_theory.app.sweep.config.make_record`),
@@ -126,6 +126,9 @@ def validate_configs(configs: Iterable) -> list[RunRecord]:
     and not as a failed run later.  Each distinct problem instance is built once; the last few
     are kept for the runs of this process (:func:`run_trace`).  Configs with a custom ``runner``
     are only canonicalized and their runner imported (the runner owns their meaning).
+
+    With ``check_backend=False`` (a dry run, planned on another machine) the backends are not
+    checked and each problem is built on NumPy in float64 to check its parameters.
 
     Returns
     -------
@@ -144,7 +147,7 @@ def validate_configs(configs: Iterable) -> list[RunRecord]:
         if "runner" in cfg:
             load_runner(cfg["runner"])
             continue
-        if cfg["backend"] not in backends:
+        if check_backend and cfg["backend"] not in backends:
             _check_backend(cfg["backend"])
             backends.add(cfg["backend"])
         of = get_optimizer_factory(cfg["optimizer"])
@@ -152,7 +155,8 @@ def validate_configs(configs: Iterable) -> list[RunRecord]:
         check_params("optimizer", cfg["optimizer"], of, cfg["optimizer_params"])
         check_params("problem", cfg["problem"], pf, cfg["problem_params"], reserved=_PROBLEM_RESERVED)
         _build("optimizer", cfg["optimizer"], lambda: build_optimizer(cfg))
-        _build("problem", cfg["problem"], lambda: build_problem(cfg))
+        here = cfg if check_backend else {**cfg, "backend": "numpy", "dtype": "float64", "device": None}
+        _build("problem", cfg["problem"], lambda: build_problem(here))
     return records
 
 
