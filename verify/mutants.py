@@ -165,7 +165,7 @@ def adago_frozen_accumulator(eta, *, gamma, eps, beta=0.95, v0=1e-6, nesterov=Fa
     accumulator of every gradient seen so far) that the rate and the vanishing step at a null gradient
     rest on.
     Expected killers: ``orthogonality``, ``adago_rate``, ``adago_descent``, ``null_gradient``, ``hyperparams``,
-    ``inexact_rate``, ``deterministic_rate``.
+    ``inexact_rate``, ``deterministic_rate``, ``noise_adaptivity``.
     """
     return _adago_variant(eta, gamma, eps, beta, v0, nesterov, orth, kw, accumulate="first")
 
@@ -177,7 +177,7 @@ def adago_reset_accumulator(eta, *, gamma, eps, beta=0.95, v0=1e-6, nesterov=Fal
     step :math:`\eta_t`.  Violates: the adaptive step size (the step no longer shrinks as gradients
     accumulate).
     Expected killers: ``orthogonality``, ``adago_rate``, ``adago_descent``, ``null_gradient``, ``hyperparams``,
-    ``inexact_rate``, ``deterministic_rate``.
+    ``inexact_rate``, ``deterministic_rate``, ``noise_adaptivity``.
     """
     real = _adago(eta, gamma=gamma, eps=eps, beta=beta, v0=v0, nesterov=nesterov, orth=orth, **kw)
 
@@ -284,7 +284,7 @@ def adago_muon_horizon(eta, *, gamma, eps, beta=0.95, v0=1e-6, nesterov=False, o
     claim about the *adaptive* step size (its decay, its vanishing at a null gradient, the robustness to
     :math:`\eta`).
     Expected killers: ``orthogonality``, ``adago_rate``, ``adago_descent``, ``null_gradient``, ``hyperparams``,
-    ``inexact_rate``, ``deterministic_rate``.
+    ``inexact_rate``, ``deterministic_rate``, ``noise_adaptivity``.
     """
     _adago(eta, gamma=gamma, eps=eps, beta=beta, v0=v0, nesterov=nesterov, orth=orth, **kw)  # validate
     return _muon(eta, beta=beta, nesterov=nesterov, orth=orth, **kw)
@@ -300,7 +300,7 @@ def namo_no_adaptation(eta, *, beta=0.95, beta2=0.99, eps=1e-8, nesterov=True, o
     :math:`X_t = X_{t-1} - \min(\eta_t s(m,n), 1)\,\mathrm{Orth}(U_t)` (``beta2`` and ``eps`` ignored).
 
     Violates: the noise adaptivity of NAMO (a step that shrinks as the noise grows).
-    Expected killers: ``orthogonality``, ``namo_rate``, ``deterministic_rate``.
+    Expected killers: ``orthogonality``, ``namo_rate``, ``deterministic_rate``, ``noise_adaptivity``.
     """
     _namo(eta, beta=beta, beta2=beta2, eps=eps, nesterov=nesterov, orth=orth, scale=scale, clamp=clamp,
           weight_decay=weight_decay, **kw)  # validate
@@ -427,10 +427,10 @@ MUTANTS = dict([
        ('orthogonality', 'adago_rate', 'adago_descent', 'null_gradient', 'inexact_rate')),
     _m(adago_frozen_accumulator, 'adago', 'accumulator never updated after step 1',
        ('orthogonality', 'adago_rate', 'adago_descent', 'null_gradient', 'hyperparams', 'inexact_rate',
-        'deterministic_rate')),
+        'deterministic_rate', 'noise_adaptivity')),
     _m(adago_reset_accumulator, 'adago', 'accumulator reset every step (Muon with step eta)',
        ('orthogonality', 'adago_rate', 'adago_descent', 'null_gradient', 'hyperparams', 'inexact_rate',
-        'deterministic_rate')),
+        'deterministic_rate', 'noise_adaptivity')),
     _m(adago_no_gamma_clamp, 'adago', 'gamma clamp dropped',
        ('orthogonality', 'null_gradient')),
     _m(adago_squared_ratio, 'adago', 'square root forgotten in the step size',
@@ -457,9 +457,9 @@ MUTANTS = dict([
        ('orthogonality', 'adago_rate', 'adago_descent', 'null_gradient', 'hyperparams')),
     _m(adago_muon_horizon, 'adago', "Muon on AdaGO's horizon schedule in place of AdaGO",
        ('orthogonality', 'adago_rate', 'adago_descent', 'null_gradient', 'hyperparams', 'inexact_rate',
-        'deterministic_rate')),
+        'deterministic_rate', 'noise_adaptivity')),
     _m(namo_no_adaptation, 'namo', "NAMO without its noise adaptation (Muon with NAMO's scale)",
-       ('orthogonality', 'namo_rate', 'deterministic_rate')),
+       ('orthogonality', 'namo_rate', 'deterministic_rate', 'noise_adaptivity')),
     _m(namo_d_no_clamp, 'namo_d', 'NAMO-D with the clamp toward the mean removed (c = 0)',
        ('orthogonality',)),
     _m(polargrad_frobenius, 'polargrad', 'PolarGrad scaled by the Frobenius norm instead of the nuclear norm',
