@@ -202,3 +202,14 @@ def test_results_file_is_valid_json_with_substitution(tmp_path):
                substitute={"adago": frozen_adago}, describe={"adago": "tests:frozen"})
     doc = json.loads((tmp_path / "results.json").read_text())
     assert doc["substitutions"] == {"adago": "tests:frozen"}
+
+
+def test_measured_vs_predicted_with_shared_and_different_keys():
+    from verify.runner import measured_vs_predicted
+
+    r = _result("x", True)
+    assert measured_vs_predicted(r) == "slope: -0.2512 vs -0.25"
+    r2 = CheckResult(name="y", claim="c", claim_math="x", source="s", provenance="derived here", kind="equality",
+                     measured={"err": {"svd": 1e-15}}, predicted={"tol": 1e-8}, fit=None, verdict=True,
+                     verdict_text="t")
+    assert measured_vs_predicted(r2) == "measured err.svd = 1e-15; predicted tol = 1e-08"

@@ -410,10 +410,14 @@ def measured_vs_predicted(result, limit=6):
     """``"key: measured vs predicted; ..."`` for the keys both dicts share (nested keys dotted)."""
     m, p = _flat(result.measured), _flat(result.predicted)
     shared = [k for k in p if k in m]
-    parts = [f"{k}: {_num(m[k])} vs {_num(p[k])}" for k in shared[:limit]]
-    if not shared:
-        parts = [f"predicted {k} = {_num(v)}" for k, v in list(p.items())[:limit]]
-    more = len(shared) - limit if shared else len(p) - limit
+    if shared:
+        parts = [f"{k}: {_num(m[k])} vs {_num(p[k])}" for k in shared[:limit]]
+        more = len(shared) - limit
+    else:  # different keys: a few of each, labelled
+        half = max(1, limit // 2)
+        parts = [f"measured {k} = {_num(v)}" for k, v in list(m.items())[:half]]
+        parts += [f"predicted {k} = {_num(v)}" for k, v in list(p.items())[:half]]
+        more = len(m) + len(p) - len(parts)
     return "; ".join(parts) + (f"; ... ({more} more, --verbose)" if more > 0 else "")
 
 
@@ -480,7 +484,8 @@ def _fmt_value(v, indent):
     if isinstance(v, dict):
         if not v:
             return "{}"
-        return "\n" + "\n".join(f"{pad}{k}: {_fmt_value(x, indent + 2)}" for k, x in v.items())
+        items = ((k, _fmt_value(x, indent + 2)) for k, x in v.items())
+        return "\n" + "\n".join(f"{pad}{k}:{t if t.startswith(chr(10)) else ' ' + t}" for k, t in items)
     if isinstance(v, np.ndarray):
         return np.array2string(v, precision=5, threshold=40, max_line_width=110).replace("\n", "\n" + pad)
     if isinstance(v, (list, tuple)) and v and all(isinstance(x, (int, float, np.number)) for x in v):
@@ -500,10 +505,11 @@ def verbose_records(report):
         out.append(f"claim: {r.claim}")
         out.append(f"verdict: {r.verdict_text}")
         for field in ("params", "measured", "predicted"):
-            out.append(f"{field}:{_fmt_value(getattr(r, field), 2)}")
+            text = _fmt_value(getattr(r, field), 2)
+            out.append(f"{field}:{text if text.startswith(chr(10)) else ' ' + text}")
         if r.fit is not None:
             fit = r.fit._asdict() if hasattr(r.fit, "_asdict") else r.fit
-            out.append(f"fit:{_fmt_value(dict(fit), 2)}")
+            out.append(f"fit:{_fmt_value(dict(fit), 2)}")  # a non-empty dict: starts with a newline
         nc = r.negative_control
         if nc is not None:
             text = nc.verdict_text if isinstance(nc, CheckResult) else nc.get("verdict_text", "")
