@@ -150,3 +150,16 @@ def test_quick_kill_matrix_every_expected_killer_kills(quick_matrix):
     missed = [(m, c, km["cells"][m][c]["cell"]) for m, info in km["mutants"].items()
               for c in info["expected_killers"] if c in km["checks"] and km["cells"][m][c]["cell"] != "killed"]
     assert missed == [], missed
+
+
+def test_kill_page_turns_math_roles_into_dollar_math():
+    from verify.mutants import MUTANTS as REAL
+
+    km = {"checks": ["c"], "baseline": {"c": "pass"}, "cells": {"adago_eta_twice": {"c": {"cell": "killed"}}},
+          "killed_by": {"adago_eta_twice": ["c"]}, "survivors": [], "mode": "quick", "seed": 0, "seconds": 1.0,
+          "workers": 1, "run_at": "2026-12-01T00:00:00+00:00",
+          "mutants": {"adago_eta_twice": {"replaces": "adago", "violates": "v", "expected_killers": ["c"],
+                                          "equivalent_for": {}}}}
+    page = kill_page(km)
+    assert ":math:" not in page and "$X_t = X_{t-1} - \\eta_t\\,\\alpha_t\\,\\mathrm{Orth}(M_t)$" in page
+    assert REAL["adago_eta_twice"].factory.__doc__.count(":math:") > 0

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -342,6 +343,7 @@ def kill_page(km, *, commit=None, figure=None, relative_to=None):
     for m, info in km["mutants"].items():
         doc = (MUTANTS[m].factory.__doc__ or "").strip() if m in MUTANTS else ""
         first = " ".join(doc.split("\n\n")[0].split()) if doc else info["violates"]
+        first = re.sub(r":math:`([^`]*)`", r"$\1$", first)  # reST math role -> MyST dollar math
         kb = km["killed_by"][m]
         lines += [f"### `{m}` (replaces `{info['replaces']}`)", "", first, "",
                   f"*Violates:* {_md(info['violates'])}. *Expected killers:* "
