@@ -285,7 +285,10 @@ def plot_curves(df, metric: str, *, ax=None, logy: bool | None = None, max_lines
             a.set_title(f"{problem + ': ' if problem else ''}median over {n_seeds} seed(s), band 25-75 %",
                         fontsize=8)
         title = f"T = {', '.join(map(str, Ts))} (longer = darker)" if len(Ts) > 1 else None
-        _legend(fig, [h for h, _ in handles.values()], [lab for _, lab in handles.values()], title)
+        from matplotlib.lines import Line2D
+
+        proxies = [Line2D([], [], color=colors[g], lw=1.6) for g in handles]  # the group's full colour
+        _legend(fig, proxies, [lab for _, lab in handles.values()], title)
     return fig
 
 
