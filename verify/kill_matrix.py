@@ -6,7 +6,8 @@ A cell is
     the check does not pass the mutant: status ``fail`` or ``error``, or ``not reproduced`` where the real
     optimizer passes;
 ``survived``
-    the check passes the mutant (a defect of the suite, unless the mutant is declared equivalent);
+    the check passes the mutant (expected where the mistake does not touch the check's claim; a mutant that
+    survives every check, and is not declared equivalent for it, is a defect of the suite);
 ``equivalent``
     the check passes a mutant declared equivalent for it (``Mutant.equivalent_for``, with the reason);
 ``not judged``
@@ -32,7 +33,7 @@ from pathlib import Path
 __all__ = ["CELLS", "cell_of", "kill_matrix", "matrix_text", "kill_page", "plot_kill_matrix", "survivors"]
 
 CELLS = ("killed", "survived", "equivalent", "not judged", "n/a")
-_GLYPH = {"killed": "K", "survived": "S!", "equivalent": "E", "not judged": "?", "n/a": "."}
+_GLYPH = {"killed": "K", "survived": "S", "equivalent": "E", "not judged": "?", "n/a": "."}
 BASELINE = "real"
 
 
@@ -214,7 +215,7 @@ def matrix_text(km, *, width=None):
     lines.append("checks: " + "; ".join(f"{i + 1} = {c}" for i, c in enumerate(checks)))
     if hidden:
         lines.append("not shown (no mutant runs them): " + ", ".join(hidden))
-    lines.append("cells: K = killed, S! = survived (a defect of the suite), E = equivalent (declared), "
+    lines.append("cells: K = killed, S = survived (the check passes it), E = equivalent (declared), "
                  "? = not judged, . = n/a (the check does not run the replaced optimizer); real: ok = pass, "
                  "F = fail, NR = not reproduced, E! = error")
     n_kill = sum(1 for m in km["cells"] if km["killed_by"][m])
@@ -331,8 +332,9 @@ def kill_page(km, *, commit=None, figure=None, relative_to=None):
     for m, row in km["cells"].items():
         lines.append(f"| `{m}` | {km['mutants'][m]['replaces']} | " +
                      " | ".join(glyph[row[c]["cell"]] for c in checks) + " |")
-    lines += ["", "Legend: **killed** = the check does not pass the mutant; SURVIVED = the check passes it (a "
-              "defect of the suite unless declared equivalent); equivalent = declared equivalent, the check "
+    lines += ["", "Legend: **killed** = the check does not pass the mutant; SURVIVED = the check passes it (expected "
+              "where the mistake does not touch the check's claim; a mutant every check passes is a defect of the "
+              "suite); equivalent = declared equivalent, the check "
               "rightly passes it; not judged = the check could not judge (in this mode); · = not applicable (the "
               "check does not run the replaced optimizer). The *real optimizers* row gives each check's status "
               "with the project's own optimizers."]
