@@ -100,7 +100,7 @@ def test_plot(quick_result):
     from verify.isotropic import plot_isotropic_curvature
 
     fig = plot_isotropic_curvature(quick_result)
-    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    assert isinstance(fig, Figure) and len(fig.axes) == 4
     assert fig.axes[0].get_xscale() == "log"
 
 
