@@ -66,6 +66,7 @@ def _no_floor(eta, **kw):
     return adago(eta, **kw)
 
 
+@pytest.mark.slow  # a second quick run of the whole check (several seconds); run with -m slow
 def test_mutant_killed():
     """AdaGO without its floor: eps = eta^2 can no longer degrade the run, criterion (c) is not seen."""
     r = check_hyperparams(quick=True, rng=19, factories={"adago": _no_floor})

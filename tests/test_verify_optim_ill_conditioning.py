@@ -23,6 +23,7 @@ def test_quick_verdict_positive_and_control_negative(result):
     assert set(result.measured["dominance"]["ill"]) == {"Muon", "Adam"}
 
 
+@pytest.mark.slow  # a second quick run of the whole check (several seconds); run with -m slow
 def test_outcome_not_reproduced_when_adago_loses():
     """AdaGO whose accumulator restarts every step (~ Muon with AdaGO's eta*) loses to Muon: the seed's hypothesis is
     then not confirmed, and the check says so instead of passing (here its best eta also sits on the grid's edge, so
