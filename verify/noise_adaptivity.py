@@ -170,6 +170,9 @@ def check_noise_adaptivity(*, quick=False, rng=None, factories=None):
     ``rates.md`` (AdaGrad-Norm, Ward et al. 2020; Cutkosky & Mehta 2020) [seed text, secondary source]; the
     rules, the interpolation's shape and the criteria [derived here, ``docs/derivations/noise_adaptivity.md``].
 
+    **Provenance.** Seed text (the claims), secondary source (the AdaGrad-Norm template, the tuned Muon
+    schedules), derived here (rules, shape, criteria).
+
     **Setting.** Robust regression :math:`8\times5` (``problems.make_robust_regression``) with additive isotropic
     Gaussian noise :math:`\sigma \in \{0, 0.01, 0.03, 0.1, 0.3, 1\}\,g_0`
     (:math:`g_0 = \operatorname{mean}\|\nabla f(\Theta_0)\|_F`); horizons 100 … 3162 (quick 100 … 1000), 6

@@ -152,6 +152,9 @@ def check_polarsgd_rate(*, quick=False, rng=None, factories=None):
     [derived here, ``docs/derivations/polarsgd.md``]; the induction: Bottou, Curtis & Nocedal 2018, Thm 4.7
     [secondary source].
 
+    **Provenance.** Seed text (the claim, no schedule), official code (the update), derived here (schedule,
+    constant, proof, assumption (A)), secondary source (the induction).
+
     **Setting.** Matrix least squares :math:`\tfrac12\|AWB - C\|_F^2`, :math:`4\times2`, :math:`\kappa(A) = 3`
     (:math:`\kappa_H = 9`, :math:`f^\star = 0` exact), additive isotropic Gaussian noise :math:`\sigma^2 = 1`
     (``problems.make_matrix_least_squares``); exact polar factor; 128 seeds (quick 64) as one batch; :math:`K`
