@@ -80,7 +80,7 @@ def test_quick_check_passes_and_control_fails(quick_result):
     assert r.verdict, r.verdict_text
     assert r.negative_control["verdict"] is False
     assert r.status == "pass"
-    assert r.measured["mean_grad_nuc_adago"].shape == (6, 2, 3)
+    assert r.measured["mean_grad_nuc_adago"].shape == (6, 3, 3)
     assert len(plot_noise_adaptivity(r).axes) == 3
 
 
