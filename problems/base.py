@@ -91,42 +91,9 @@ class ProblemConstants(NamedTuple):
 # ---------------------------------------------------------------------------
 
 
-def check_int(value, name, *, lo=1, hi=None):
-    """An integer in ``[lo, hi]``; bools and non-integers are rejected."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, numbers.Real) and float(value).is_integer():
-            value = int(value)
-        else:
-            raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
-    value = int(value)
-    if value < lo or (hi is not None and value > hi):
-        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-        raise ValueError(f"{name} must be an integer {rng}, got {value}")
-    return value
-
-
-def check_real(value, name, *, lo=None, hi=None, lo_open=False, hi_open=False):
-    """A finite real number in the given interval."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    left = "(" if lo_open else "["
-    right = ")" if hi_open else "]"
-    interval = f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
-    bad = not math.isfinite(value)
-    if lo is not None and (value < lo or (lo_open and value == lo)):
-        bad = True
-    if hi is not None and (value > hi or (hi_open and value == hi)):
-        bad = True
-    if bad:
-        raise ValueError(f"{name} must be in {interval}, got {value!r}")
-    return value
-
-
-def check_choice(value, name, choices):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
-    return value
+# One contract for every argument check in the project: ``check_*(name, value, ...)`` from the kernel
+# (:mod:`adago_theory.checks`), re-exported here for the generators.
+from adago_theory.checks import check_choice, check_int, check_real  # noqa: E402
 
 
 # ---------------------------------------------------------------------------
@@ -382,7 +349,7 @@ class Problem:
         batch_size : int, optional
             :math:`b \ge 1` (default ``problem.default_batch_size``).
         """
-        b = self.default_batch_size if batch_size is None else check_int(batch_size, "batch_size", lo=1)
+        b = self.default_batch_size if batch_size is None else check_int("batch_size", batch_size, lo=1)
         Xs, unb = self._batched(X)
         rng = default_rng(rng, self.xp)
         return self._unbatch(self.sgrad_fn(self, Xs, rng, b), unb)
@@ -392,7 +359,7 @@ class Problem:
 
         Drawn on the host from ``rng``, so a seed gives the same point on every backend.
         """
-        runs = check_int(runs, "runs", lo=1)
+        runs = check_int("runs", runs, lo=1)
         parts = self.init_fn(self, host_rng(rng), runs)
         moved = tuple(_move(p, self.backend, self.xp, self.dtype, self.device) for p in parts)
         return moved if len(self.shapes) > 1 else moved[0]

@@ -130,12 +130,12 @@ def make_matrix_completion(m=50, n=30, rank=3, *, kappa=1.0, observed_fraction=0
     >>> P.shapes, round(P.constants.kappa["M"], 9), P.constants.f_star
     (((20, 2), (15, 2)), 5.0, 0.0)
     """
-    m = check_int(m, "m", lo=1)
-    n = check_int(n, "n", lo=1)
-    rank = check_int(rank, "rank", lo=1, hi=min(m, n))
-    kappa = check_real(kappa, "kappa", lo=1.0)
-    observed_fraction = check_real(observed_fraction, "observed_fraction", lo=0.0, hi=1.0, lo_open=True)
-    k = rank if factor_rank is None else check_int(factor_rank, "factor_rank", lo=rank)
+    m = check_int("m", m, lo=1)
+    n = check_int("n", n, lo=1)
+    rank = check_int("rank", rank, lo=1, hi=min(m, n))
+    kappa = check_real("kappa", kappa, lo=1.0)
+    observed_fraction = check_real("observed_fraction", observed_fraction, lo=0.0, hi=1.0, lo_open=True)
+    k = rank if factor_rank is None else check_int("factor_rank", factor_rank, lo=rank)
     n_obs = int(round(observed_fraction * m * n))
     if n_obs < 1:
         raise ValueError(f"observed_fraction must be in (0, 1] and observe at least one of the {m * n} entries, "
@@ -162,7 +162,7 @@ def make_matrix_completion(m=50, n=30, rank=3, *, kappa=1.0, observed_fraction=0
     if radius is None:
         rho = 2.0 * max(math.sqrt(s_real[0]), (math.sqrt(max(m, n)) + math.sqrt(k)) / math.sqrt(3.0))
     else:
-        rho = check_real(radius, "radius", lo=0.0, lo_open=True)
+        rho = check_real("radius", radius, lo=0.0, lo_open=True)
     F_obs = float(np.linalg.norm(mask * SM.M))
     e_F = math.sqrt(k) * rho ** 2 + F_obs
     c = 2.0 / n_obs

@@ -165,12 +165,12 @@ def make_hard_chain(T=10_000, *, r=2, sigma2=1.0, L=1.0, Delta=1.0, m=None, back
     >>> P.shapes, P.constants.L_op, P.constants.L_fro
     (((4, 112),), 1.0, 0.5)
     """
-    T = check_int(T, "T", lo=1)
-    r = check_int(r, "r", lo=1)
-    sigma2 = check_real(sigma2, "sigma2", lo=0.0, lo_open=True)
-    L = check_real(L, "L", lo=0.0, lo_open=True)
-    Delta = check_real(Delta, "Delta", lo=0.0, lo_open=True)
-    m = max(r, 4) if m is None else check_int(m, "m", lo=r)
+    T = check_int("T", T, lo=1)
+    r = check_int("r", r, lo=1)
+    sigma2 = check_real("sigma2", sigma2, lo=0.0, lo_open=True)
+    L = check_real("L", L, lo=0.0, lo_open=True)
+    Delta = check_real("Delta", Delta, lo=0.0, lo_open=True)
+    m = max(r, 4) if m is None else check_int("m", m, lo=r)
     Lc = L / r
     K, p, eps = _design(T, sigma2 / r, Lc, Delta / r)
     if p > 0.5:

@@ -117,14 +117,14 @@ def make_matrix_least_squares(m=20, n=10, *, p=None, q=None, kappa_A=10.0, kappa
     >>> round(P.constants.kappa["H"], 6)
     400.0
     """
-    m = check_int(m, "m", lo=1)
-    n = check_int(n, "n", lo=1)
-    p = 2 * m if p is None else check_int(p, "p", lo=m)
-    q = 2 * n if q is None else check_int(q, "q", lo=n)
-    kappa_A = check_real(kappa_A, "kappa_A", lo=1.0)
-    kappa_B = check_real(kappa_B, "kappa_B", lo=1.0)
-    L = check_real(L, "L", lo=0.0, lo_open=True)
-    f_star = check_real(f_star, "f_star", lo=0.0)
+    m = check_int("m", m, lo=1)
+    n = check_int("n", n, lo=1)
+    p = 2 * m if p is None else check_int("p", p, lo=m)
+    q = 2 * n if q is None else check_int("q", q, lo=n)
+    kappa_A = check_real("kappa_A", kappa_A, lo=1.0)
+    kappa_B = check_real("kappa_B", kappa_B, lo=1.0)
+    L = check_real("L", L, lo=0.0, lo_open=True)
+    f_star = check_real("f_star", f_star, lo=0.0)
     nm = make_noise(noise, sigma2, nu)
     if f_star > 0 and p == m and q == n:
         raise ValueError("f_star > 0 needs p > m or q > n (with square A and B every C is fitted exactly)")

@@ -70,10 +70,10 @@ def make_noise(kind="gaussian", sigma2=0.0, nu=5.0) -> NoiseModel:
     nu : float
         Degrees of freedom of the Student-t model, :math:`\nu > 2` (finite variance).
     """
-    check_choice(kind, "noise", NOISES)
-    sigma2 = check_real(sigma2, "sigma2", lo=0.0)
+    check_choice("noise", kind, NOISES)
+    sigma2 = check_real("sigma2", sigma2, lo=0.0)
     if kind == "student_t":
-        nu = check_real(nu, "nu", lo=2.0, lo_open=True)
+        nu = check_real("nu", nu, lo=2.0, lo_open=True)
     else:
         nu = None
     return NoiseModel(kind, sigma2, nu)
@@ -107,7 +107,7 @@ def additive_noise(noise, rng, like, batch_size):
     """
     if noise.sigma2 == 0.0:
         return None
-    b = check_int(batch_size, "batch_size", lo=1)
+    b = check_int("batch_size", batch_size, lo=1)
     A0 = like[0]
     xp = namespace(A0)
     d = sum(int(A.shape[-2]) * int(A.shape[-1]) for A in like)
@@ -126,8 +126,8 @@ def additive_noise(noise, rng, like, batch_size):
 
 def minibatch_indices(rng, n_data, runs, batch_size, like):
     r"""``runs × batch_size`` indices uniform on ``{0..n_data-1}``, with replacement, flattened (int64, on ``like``'s backend)."""
-    n_data = check_int(n_data, "n_data", lo=1)
-    b = check_int(batch_size, "batch_size", lo=1)
+    n_data = check_int("n_data", n_data, lo=1)
+    b = check_int("batch_size", batch_size, lo=1)
     idx = draw(rng, "integers", like, 0, n_data, size=(int(runs), b))
     xp = namespace(idx)
     return xp.reshape(idx, (-1,))

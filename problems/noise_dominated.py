@@ -297,17 +297,17 @@ def make_noise_dominated(T=10_000, *, sigma2=1.0, L=1.0, Delta=1.0, m=4, n=None,
     >>> P.info["K"], round(P.info["p"], 5), P.constants.L_op == P.constants.L_fro == 1.0
     (79, 0.00395, True)
     """
-    T = check_int(T, "T", lo=1)
-    sigma2 = check_real(sigma2, "sigma2", lo=0.0, lo_open=True)
-    L = check_real(L, "L", lo=0.0, lo_open=True)
-    Delta = check_real(Delta, "Delta", lo=0.0, lo_open=True)
-    m = check_int(m, "m", lo=1)
+    T = check_int("T", T, lo=1)
+    sigma2 = check_real("sigma2", sigma2, lo=0.0, lo_open=True)
+    L = check_real("L", L, lo=0.0, lo_open=True)
+    Delta = check_real("Delta", Delta, lo=0.0, lo_open=True)
+    m = check_int("m", m, lo=1)
     check_rng(rng)                     # unused (deterministic instance), but validated like everywhere
     K, p, eps = _design(T, sigma2, L, Delta)
     if p > 0.5:
         raise ValueError(f"T={T} with sigma2={sigma2}, L={L}, Delta={Delta} is not noise-dominated "
                          f"(p = {p:.3g} > 1/2); raise T or sigma2")
-    n = K if n is None else check_int(n, "n", lo=K)
+    n = K if n is None else check_int("n", n, lo=K)
     l1, g = CHAIN_CONSTANTS["ell1"], CHAIN_CONSTANTS["gamma_inf"]
     lam = l1 * eps / L
     sig2_real = (eps * g) ** 2 * (1.0 - p) / p

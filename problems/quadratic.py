@@ -141,18 +141,18 @@ def make_ill_conditioned_quadratic(m=10, n=10, *, kappa=1e4, L=1.0, outlier_frac
     >>> round(P.constants.kappa["H"], 8), round(P.constants.sigma2, 12)
     (100.0, 2.0)
     """
-    m = check_int(m, "m", lo=1)
-    n = check_int(n, "n", lo=1)
+    m = check_int("m", m, lo=1)
+    n = check_int("n", n, lo=1)
     d = m * n
-    kappa = check_real(kappa, "kappa", lo=1.0)
-    L = check_real(L, "L", lo=0.0, lo_open=True)
-    outlier_fraction = check_real(outlier_fraction, "outlier_fraction", lo=0.0, hi=1.0)
-    bulk_ratio = check_real(bulk_ratio, "bulk_ratio", lo=1.0)
-    N = check_int(n_samples, "n_samples", lo=1)
-    noise_level = check_real(noise_level, "noise_level", lo=0.0)
+    kappa = check_real("kappa", kappa, lo=1.0)
+    L = check_real("L", L, lo=0.0, lo_open=True)
+    outlier_fraction = check_real("outlier_fraction", outlier_fraction, lo=0.0, hi=1.0)
+    bulk_ratio = check_real("bulk_ratio", bulk_ratio, lo=1.0)
+    N = check_int("n_samples", n_samples, lo=1)
+    noise_level = check_real("noise_level", noise_level, lo=0.0)
     if sigma2 is not None:
-        sigma2 = check_real(sigma2, "sigma2", lo=0.0)
-    b_default = min(N, 128) if batch_size is None else check_int(batch_size, "batch_size", lo=1)
+        sigma2 = check_real("sigma2", sigma2, lo=0.0)
+    b_default = min(N, 128) if batch_size is None else check_int("batch_size", batch_size, lo=1)
     if d == 1 and kappa != 1.0:
         raise ValueError(f"kappa must be 1 for a 1 x 1 parameter (one eigenvalue), got {kappa}")
     conditioning = (("kappa", kappa),)

@@ -58,8 +58,8 @@ def haar_orthogonal(n, k=None, *, rng=None) -> np.ndarray:
     >>> bool(np.allclose(Q.T @ Q, np.eye(3)))
     True
     """
-    n = check_int(n, "n", lo=1)
-    k = n if k is None else check_int(k, "k", lo=1, hi=n)
+    n = check_int("n", n, lo=1)
+    k = n if k is None else check_int("k", k, lo=1, hi=n)
     rng = np.random.default_rng(rng)
     Z = rng.standard_normal((n, k))
     Q, R = np.linalg.qr(Z)
@@ -97,10 +97,10 @@ def spectrum(r, kappa, kind="geometric", *, s_max=1.0, n_clusters=2) -> np.ndarr
     >>> spectrum(3, 100.0)
     array([1.  , 0.1 , 0.01])
     """
-    r = check_int(r, "r", lo=1)
-    kappa = check_real(kappa, "kappa", lo=1.0)
-    s_max = check_real(s_max, "s_max", lo=0.0, lo_open=True)
-    check_choice(kind, "spectrum", SPECTRA)
+    r = check_int("r", r, lo=1)
+    kappa = check_real("kappa", kappa, lo=1.0)
+    s_max = check_real("s_max", s_max, lo=0.0, lo_open=True)
+    check_choice("spectrum", kind, SPECTRA)
     if r == 1:
         if kappa != 1.0:
             raise ValueError(f"kappa must be 1 for a single singular value (r=1), got {kappa}")
@@ -111,7 +111,7 @@ def spectrum(r, kappa, kind="geometric", *, s_max=1.0, n_clusters=2) -> np.ndarr
     elif kind == "linear":
         s = np.linspace(s_max, s_min, r)
     else:
-        c = check_int(n_clusters, "n_clusters", lo=2, hi=r)
+        c = check_int("n_clusters", n_clusters, lo=2, hi=r)
         levels = s_max * kappa ** (-np.arange(c) / (c - 1))
         levels[0], levels[-1] = s_max, s_min
         counts = np.full(c, r // c)
@@ -152,8 +152,8 @@ def matrix_with_spectrum(m, n, s, *, rng=None) -> SpectralMatrix:
     >>> round(float(np.linalg.cond(A.M)), 8)
     10.0
     """
-    m = check_int(m, "m", lo=1)
-    n = check_int(n, "n", lo=1)
+    m = check_int("m", m, lo=1)
+    n = check_int("n", n, lo=1)
     s = np.asarray(s, dtype=np.float64)
     if s.ndim != 1 or s.size < 1:
         raise ValueError(f"s must be a non-empty 1-D array, got shape {s.shape}")

@@ -168,19 +168,19 @@ def make_teacher_student(d=10, h=8, k=1, *, n_samples=512, hidden=None, kappa_1=
     >>> P.shapes, round(P.constants.kappa["W1"], 9), P.constants.f_star
     (((4, 6), (1, 4)), 5.0, 0.0)
     """
-    din = check_int(d, "d", lo=1)
-    h = check_int(h, "h", lo=1)
-    k = check_int(k, "k", lo=1)
-    N = check_int(n_samples, "n_samples", lo=1)
-    hs = h if hidden is None else check_int(hidden, "hidden", lo=1)
-    kappa_1 = check_real(kappa_1, "kappa_1", lo=1.0)
-    kappa_2 = check_real(kappa_2, "kappa_2", lo=1.0)
+    din = check_int("d", d, lo=1)
+    h = check_int("h", h, lo=1)
+    k = check_int("k", k, lo=1)
+    N = check_int("n_samples", n_samples, lo=1)
+    hs = h if hidden is None else check_int("hidden", hidden, lo=1)
+    kappa_1 = check_real("kappa_1", kappa_1, lo=1.0)
+    kappa_2 = check_real("kappa_2", kappa_2, lo=1.0)
     if min(h, din) == 1 and kappa_1 != 1.0:
         raise ValueError(f"kappa_1 must be 1 when W1* has one singular value (min(h, d) = 1), got {kappa_1}")
     if min(k, h) == 1 and kappa_2 != 1.0:
         raise ValueError(f"kappa_2 must be 1 when W2* has one singular value (min(k, h) = 1), got {kappa_2}")
-    label_noise = check_real(label_noise, "label_noise", lo=0.0)
-    b_default = min(N, 32) if batch_size is None else check_int(batch_size, "batch_size", lo=1)
+    label_noise = check_real("label_noise", label_noise, lo=0.0)
+    b_default = min(N, 32) if batch_size is None else check_int("batch_size", batch_size, lo=1)
     conditioning = (("kappa_1", kappa_1), ("kappa_2", kappa_2))
     check_conditioning(conditioning, dtype, backend)
     rng = check_rng(rng)
@@ -198,7 +198,7 @@ def make_teacher_student(d=10, h=8, k=1, *, n_samples=512, hidden=None, kappa_1=
 
     sv1, sv2 = singular_values(W1s.M, s1.size), singular_values(W2s.M, s2.size)   # realized spectra
     rho = (2.0 * max(float(sv2[0]), 1.0 + math.sqrt(k / hs)) if radius is None
-           else check_real(radius, "radius", lo=0.0, lo_open=True))
+           else check_real("radius", radius, lo=0.0, lo_open=True))
     Sigma = Xin.T @ Xin / N
     lam_max = float(np.linalg.eigvalsh(Sigma)[-1])
     s_F = lam_max
