@@ -219,8 +219,8 @@ class KernelOptimizer(torch.optim.Optimizer):
             lead = tuple(t.shape[:bd]) if t.ndim >= bd else ()
             return t.reshape(lead + (1, -1))
 
-        X = torch.stack([as_matrix(p.detach()) for p in ps])
-        G = torch.stack([as_matrix(p.grad) for p in ps])
+        X = _batch([as_matrix(p.detach()) for p in ps])
+        G = _batch([as_matrix(p.grad) for p in ps])
         states = [self.state[p] for p in ps]
         state = opt.init(X) if not states[0] else cls(**{f: _stack([s[f] for s in states]) for f in cls._fields})
         try:
@@ -276,7 +276,12 @@ def _stack(vals):
         off, stride = base.storage_offset(), base.stride(0)
         if all(v._base is base and v.storage_offset() == off + k * stride for k, v in enumerate(vals)):
             return base
-    return torch.stack(vals)
+    return _batch(vals)
+
+
+def _batch(ts):
+    """``torch.stack(ts)``; a view for a single tensor (the kernel's steps never write their inputs)."""
+    return ts[0].unsqueeze(0) if len(ts) == 1 else torch.stack(ts)
 
 
 def split_params(model, *, fallback_names=(), fallback_types=(torch.nn.Embedding,)):
