@@ -110,7 +110,8 @@ def _problems(rng, backend):
 
 
 def _alpha_rows(grad_fro, eta, eps):
-    """AdaGO's alpha_t recomputed by hand from ||grad f(Theta_{t-1})||_F (rows 1..T; row 0 NaN, like the trace)."""
+    """AdaGO's alpha_t recomputed by hand from ``||grad f(Theta_{t-1})||_F`` (rows 1..T; row 0 NaN, like the
+    trace)."""
     a, _ = adago_alpha(np.asarray(grad_fro)[:-1], eta=eta, gamma=GAMMA, eps=eps, v0=V0)
     return np.concatenate([np.full((1,) + a.shape[1:], np.nan), a])
 

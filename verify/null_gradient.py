@@ -54,7 +54,8 @@ GRAD_DROP, STEP_DROP = PREREGISTERED["grad_drop"], PREREGISTERED["step_drop"]
 # --- measure ---------------------------------------------------------------------------------------
 
 def measure(P, X0, opt, K):
-    """From the iterates alone: ``grad_fro`` ||G_t||_F, ``update_norm`` ||X_t - X_{t-1}||_F and ``G`` (t = 1..K)."""
+    """From the iterates alone: ``grad_fro`` (``||G_t||_F``), ``update_norm`` (``||X_t - X_{t-1}||_F``) and ``G``,
+    t = 1..K."""
     X, G = drive(P, X0, opt, K)
     return {"grad_fro": np.linalg.norm(G, axis=(-2, -1)),
             "update_norm": np.linalg.norm(X[1:] - X[:-1], axis=(-2, -1)), "G": G}

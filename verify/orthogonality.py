@@ -141,7 +141,7 @@ def _sv(D):
 
 
 def judge(D, D_pred):
-    """Relative distance ||D - D_pred||_F / ||D_pred||_F per step and run (the equality criterion)."""
+    """Relative distance ``||D - D_pred||_F / ||D_pred||_F`` per step and run (the equality criterion)."""
     return np.linalg.norm(D - D_pred, axis=(-2, -1)) / np.linalg.norm(D_pred, axis=(-2, -1))
 
 
