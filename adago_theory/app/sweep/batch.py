@@ -8,7 +8,8 @@ in both).  The optimizers accept such hyperparameters as arrays broadcastable to
 * the batch holds :math:`n` configurations × :math:`S` seeds, each hyperparameter an array of
   shape :math:`(nS,)` (its value repeated over the seeds), the initial points those of the seeds,
   repeated per configuration (the same :math:`X_0` the separate runs start from);
-* the batch runs to the longest horizon :math:`T_{\max}` and records the union of every
+* runs of close horizons (the shortest at least :data:`HORIZON_SPREAD` of the longest) share a
+  batch; it runs to the longest horizon :math:`T_{\max}` and records the union of every
   configuration's recorded steps; a configuration of horizon :math:`T_i` keeps the rows of its
   own steps :math:`\le T_i` (a deterministic run's first :math:`T_i` steps do not depend on how
   long it goes on afterwards, so this equals the separate run; ``time`` is the batch's clock).
@@ -31,7 +32,7 @@ import numpy as np
 
 from .config import RunRecord
 
-__all__ = ["group_key", "group_records", "run_group", "takes_arrays"]
+__all__ = ["HORIZON_SPREAD", "group_key", "group_records", "run_group", "takes_arrays"]
 
 
 def _batchable(name, value) -> bool:
@@ -51,8 +52,18 @@ def group_key(rec: RunRecord):
     return json.dumps(key, sort_keys=True)
 
 
+#: Runs of different horizons share a batch only when the shortest is at least this fraction of the
+#: longest: the batch runs to the longest, so at most 1/HORIZON_SPREAD - 1 = 25 % of its steps are extra.
+HORIZON_SPREAD = 0.8
+
+
 def group_records(records) -> list[list[RunRecord]]:
-    """Partition records into batches (in first-seen order); a run that cannot be batched is alone."""
+    """Partition records into batches (in first-seen order); a run that cannot be batched is alone.
+
+    Within one :func:`group_key`, runs are cut into batches of close horizons
+    (:data:`HORIZON_SPREAD`): a rate sweep over T = 64, 128, ..., 4096 is one batch per horizon
+    (all its hyperparameter values together), not one batch running every run to 4096.
+    """
     groups, alone = {}, []
     for rec in records:
         key = group_key(rec)
@@ -60,7 +71,18 @@ def group_records(records) -> list[list[RunRecord]]:
             alone.append([rec])
         else:
             groups.setdefault(key, []).append(rec)
-    return list(groups.values()) + alone
+    out = []
+    for members in groups.values():
+        batch, longest = [], None
+        for rec in sorted(members, key=lambda r: -r["T"]):
+            if batch and rec["T"] < HORIZON_SPREAD * longest:
+                out.append(batch)
+                batch = []
+            if not batch:
+                longest = rec["T"]
+            batch.append(rec)
+        out.append(batch)
+    return out + alone
 
 
 def run_group(records, job):
