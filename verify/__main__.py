@@ -105,7 +105,10 @@ def _run_mutants(args, prog):
         from .runner import _atomic_write_text
 
         page = Path(args.kill_page)
-        _atomic_write_text(page, kill_page(km, commit=commit, figure=fig_path, relative_to=page.parent) + "\n")
+        cmd = " ".join(["python -m verify --mutants"] + (["--quick"] if args.quick else []) + list(args.names)
+                       + [f"--mutant {m}" for m in args.mutant] + [f"--out {args.out}", f"--kill-page {page}"])
+        _atomic_write_text(page, kill_page(km, commit=commit, figure=fig_path, relative_to=page.parent,
+                                           command=cmd) + "\n")
         print(f"kill-matrix page written to {page}")
     return 1 if km["survivors"] else 0
 
