@@ -36,6 +36,7 @@ from .inexact_rate import check_inexact_rate, plot_inexact_rate
 from .deterministic_rate import check_deterministic_rate, plot_deterministic_rate
 from .noise_adaptivity import check_noise_adaptivity, plot_noise_adaptivity
 from .polarsgd_rate import check_polarsgd_rate, plot_polarsgd_rate
+from .noise_skewed import check_noise_skewed, plot_noise_skewed
 from .result import KINDS, PROVENANCES, CheckResult
 from .runner import load_results, run_checks, summary_table, write_results
 from .mutants import MUTANTS, Mutant
@@ -62,6 +63,7 @@ CHECKS = {
     "deterministic_rate": (check_deterministic_rate, plot_deterministic_rate),            # issue 12, item 3
     "noise_adaptivity": (check_noise_adaptivity, plot_noise_adaptivity),                  # issue 12, item 4
     "polarsgd_rate": (check_polarsgd_rate, plot_polarsgd_rate),                           # issue 12, item 6
+    "noise_skewed": (check_noise_skewed, plot_noise_skewed),                              # issue 12, item 4
 }
 
 __all__ = [
@@ -75,6 +77,8 @@ __all__ = [
     "plot_noise_adaptivity",
     "check_polarsgd_rate",
     "plot_polarsgd_rate",
+    "check_noise_skewed",
+    "plot_noise_skewed",
     "CheckResult",
     "PROVENANCES",
     "KINDS",

@@ -41,7 +41,7 @@ from adago_theory import DivergedRunError, run
 from adago_theory.backend import standard_normal, to_numpy
 
 __all__ = ["RULES", "RULE_TEXT", "RULE_CONSTANTS", "RULE_FACTORY", "eta_unit", "make_rule", "robust_problem", "PerRunNoise",
-           "average_gradient_grid", "host_mean_value", "host_grad_norm",
+           "average_gradient_grid", "host_mean_value", "host_grad_norm", "SkewedRankOneNoise",
            "record_grid"]
 
 #: The rules' fixed constants (part of every check's pre-registration).
@@ -238,3 +238,39 @@ def host_grad_norm(problem, seeds):
     """Seed-mean of :math:`\\|\\nabla f(\\Theta_0)\\|_F` on the host (the scale of the noise levels)."""
     return float(np.mean([float(np.sqrt(np.sum(np.asarray(to_numpy(problem.grad(problem.initial_point(s, runs=1)))) ** 2)))
                           for s in seeds]))
+
+
+class SkewedRankOneNoise(PerRunNoise):
+    r"""Unbiased, variance-:math:`\sigma_r^2`, *skewed* rank-one noise: :math:`\xi_r = \sigma_r s_r Z_0`.
+
+    :math:`Z_0 = uv^\top/(\|u\|\|v\|)` is one fixed rank-one direction (unit Frobenius norm, drawn from
+    ``direction_seed``); :math:`s_r = (b_r - p)/\sqrt{p(1-p)}`, :math:`b_r \sim \mathrm{Bernoulli}(p)` per run and
+    step, so :math:`\mathbb E s = 0`, :math:`\mathbb E s^2 = 1` and :math:`\mathbb E\|\xi_r\|_F^2 = \sigma_r^2`;
+    for small :math:`p` the median of :math:`s` is :math:`-\sqrt{p/(1-p)} \ne 0` (the signSGD counterexample's
+    shape).
+    """
+
+    def __init__(self, problem, sigmas, *, p=0.05, direction_seed=0):
+        super().__init__(problem, sigmas)
+        if not (0.0 < p < 1.0):
+            raise ValueError(f"p must be in (0, 1), got {p!r}")
+        m, n = problem.shapes[0]
+        g = np.random.default_rng(direction_seed)
+        u, v = g.standard_normal(m), g.standard_normal(n)
+        self.Z0_host = np.outer(u, v) / (np.linalg.norm(u) * np.linalg.norm(v))
+        self.p = float(p)
+        self._Z0 = None
+
+    def stochastic_grad(self, X, rng, batch_size=None):
+        from problems.noise import draw
+
+        G = self.base.grad(X)
+        R = G.shape[0]
+        if R != self.sigmas.size:
+            raise ValueError(f"SkewedRankOneNoise has {self.sigmas.size} noise levels but X holds {R} runs")
+        if self._Z0 is None:
+            self._Z0 = self.xp.asarray(self.Z0_host, dtype=G.dtype)
+            self._sig = self.xp.asarray(self.sigmas, dtype=G.dtype)
+        b = self.xp.astype(draw(rng, "random", G, size=(R,)) < self.p, G.dtype)
+        s = (b - self.p) / math.sqrt(self.p * (1.0 - self.p))
+        return G + self.xp.reshape(self._sig * s, (-1, 1, 1)) * self._Z0
