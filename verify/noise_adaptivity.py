@@ -186,7 +186,8 @@ def check_noise_adaptivity(*, quick=False, rng=None, factories=None):
     squares in :math:`\log`) is within a factor 2 of every cell with :math:`\sigma > 0`.  *Negative control*:
     the stochastic-tuned Muon must fail (a)–(d).  The :math:`\sigma = 0`-tuned Muon
     (:math:`\eta = \eta_0T^{-1/2}`, :math:`\beta = 0`) is reported (full mode), not judged: see the page for
-    why isotropic noise lets it adapt.
+    why isotropic noise lets it adapt, and :func:`verify.noise_skewed.check_noise_skewed` for skewed noise, where it
+    stalls.
     """
     t_start = time.perf_counter()
     P = PREREGISTERED
@@ -276,7 +277,8 @@ def check_noise_adaptivity(*, quick=False, rng=None, factories=None):
         notes=("Isotropic Gaussian noise. Under it, E Orth(grad f + xi) ~ c grad f / sigma (rotational invariance), so "
                "a normalized method self-scales its step by 1/sigma: the sigma = 0-tuned Muon adapts here too (it is "
                "reported, not judged; the page explains). The half of the seed narrative 'Muon tuned for sigma = 0 "
-               "misses the stochastic end' is therefore not tested by this noise model. One problem instance."),
+               "misses the stochastic end' is therefore not tested by this noise model; check noise_skewed tests it under "
+               "skewed rank-one noise, where that Muon stalls. One problem instance."),
     )
 
 
