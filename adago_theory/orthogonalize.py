@@ -65,7 +65,7 @@ import math
 import numbers
 from typing import NamedTuple
 
-from .backend import device_of, is_half, is_numpy_namespace, namespace, on_gpu
+from .backend import device_of, is_half, is_numpy_namespace, is_torch_namespace, namespace, on_gpu
 from .checks import check_int, check_matrix, check_real
 from .parallel import batch_parallel, use_batch_parallel
 
@@ -338,6 +338,8 @@ def _newton_schulz(xp, W, schedule, scale, eps, out=None):
     """
     if is_numpy_namespace(xp) and W.ndim >= 3:
         return _newton_schulz_numpy(W, schedule, scale, eps, out=out)
+    if is_torch_namespace(xp):
+        return _newton_schulz_torch(xp, W, schedule, scale, eps)
     X = _fro_normalize(xp, W, scale, eps)
     m = X.shape[-2]
     eye = xp.eye(m, dtype=X.dtype, device=device_of(X))
@@ -349,6 +351,50 @@ def _newton_schulz(xp, W, schedule, scale, eps, out=None):
             B = b * A + a * eye
         X = B @ X
     return X
+
+
+def _fro_normalize_torch(xp, W, scale, eps):
+    """The torch batch version of :func:`_fro_normalize`: plain where safe, scaled elsewhere.
+
+    As :func:`_fro_normalize_numpy`: the plain sum of squares (float32 for half inputs) of a
+    matrix is safe when finite and at least ``tiny / eps``, and then the plain formula equals the
+    power-of-two-scaled one bit for bit; the batch takes the scaled route only when some matrix is
+    unsafe (one host synchronisation).
+    """
+    import torch
+
+    nd = torch.float32 if is_half(xp, W.dtype) else W.dtype
+    Wn = W if nd == W.dtype else W.to(nd)
+    ss = torch.linalg.vecdot(Wn.flatten(-2), Wn.flatten(-2))
+    fi = torch.finfo(nd)
+    if not bool(((ss >= fi.tiny / fi.eps) & (ss <= fi.max)).all()):   # NaN and overflow fail too
+        return _fro_normalize(xp, W, scale, eps)
+    den = torch.sqrt(ss).mul_(scale).add_(eps)
+    den = torch.where(den > 0, den, 1.0)
+    X = Wn / den[:, None, None]
+    return X if X.dtype == W.dtype else X.to(W.dtype)
+
+
+def _newton_schulz_torch(xp, W, schedule, scale, eps):
+    r"""The iteration for PyTorch tensors with the scalings fused into the products.
+
+    Each step is :math:`A = XX^\top`, :math:`B = bA + cA^2` (one ``baddbmm`` with
+    ``beta = b``, ``alpha = c``) and :math:`X \leftarrow aX + BX` (one ``baddbmm`` with
+    ``beta = a``): three products and no separate element-wise pass, the form of
+    ``torch.optim.Muon``.  Mathematically the same polynomial as the generic path; the
+    results differ from it by rounding only.  Half-precision inputs (bfloat16, float16)
+    iterate in their own dtype, as ``torch.optim.Muon`` does (the products accumulate in
+    float32 inside the kernels); the normalisation is computed in float32, scale-safely.
+    """
+    import torch
+
+    shape = W.shape
+    X = _fro_normalize_torch(xp, W.reshape((-1,) + tuple(shape[-2:])), scale, eps)
+    for a, b, c in schedule:
+        A = torch.bmm(X, X.mT)
+        B = torch.baddbmm(A, A, A, beta=b, alpha=c) if c != 0.0 else A.mul_(b)
+        X = torch.baddbmm(X, B, X, beta=a)
+    return X.reshape(shape)
 
 
 _WORKSPACE = None
