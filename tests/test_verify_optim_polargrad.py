@@ -98,9 +98,11 @@ def _muon_as_polargrad(eta, **kw):
 
 
 @pytest.mark.parametrize("mutant", [_frobenius_polargrad, _muon_as_polargrad])
-def test_mutants_killed(mutant):
-    r = check_polargrad(quick=True, rng=11, steps=120, factories={"polargrad": mutant})
-    assert r.status == "fail", r.verdict_text
+def test_mutants_killed(mutant, result):
+    """Same setting as the passing real run (the fixture): the mutant fails, on the step criterion (0)."""
+    r = check_polargrad(quick=True, rng=11, factories={"polargrad": mutant})
+    assert result.status == "pass" and r.status == "fail", r.verdict_text
+    assert "(0) step" in r.verdict_text and ": FAIL;" in r.verdict_text.split("max rho")[0]
 
 
 def test_preregistered_recorded(result):

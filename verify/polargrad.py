@@ -53,7 +53,7 @@ __all__ = ["check_polargrad", "plot_polargrad", "polargrad_contraction_run", "mu
 #: Fixed before the runs (issue 11 item 6).  gap_floor: steps whose gap is below this fraction of the initial gap
 #: are not compared (rounding level); stall: median gap over the last quarter / median over the second quarter
 #: (>= stall: Muon stalls; <= stall: PolarGrad still converges); tol: absolute slack of rho <= bound.
-PREREGISTERED = dict(gap_floor=1e-10, stall=0.5, tol=1e-12, steps=1000, steps_quick=300, seeds=8, muon_step=0.1,
+PREREGISTERED = dict(gap_floor=1e-10, stall=0.5, tol=1e-12, step_tol=1e-8, steps=1000, steps_quick=300, seeds=8, muon_step=0.1,
                      problem="make_matrix_least_squares(10, 6, kappa_A=5, kappa_B=2)",
                      control="gamma_k = 1/L (the rank factor dropped)")
 GAP_FLOOR = PREREGISTERED["gap_floor"]
@@ -116,14 +116,20 @@ def polargrad_contraction_run(P, X0, K, *, step_factor=1.0, factory=None):
     X = X0
     gaps = [np.asarray(to_numpy(P.value(X)), dtype=float) - c.f_star]
     out = {k: [] for k in ("rho", "bound_rank", "bound_kappa", "bound_rank_seed", "bound_kappa_seed", "rank",
-                           "kappa_G")}
+                           "kappa_G", "step_error")}
     for _ in range(int(K)):
         G = P.grad(X)
         r, kG = _rank_and_kappa(np.asarray(to_numpy(G), dtype=float))
         if np.any(r != r[0]):
             raise ValueError(f"gradient ranks differ across runs ({sorted(set(r.tolist()))}); run them separately")
         cell[0] = step_factor / (L * float(r[0]))
+        Xh, Gh = np.asarray(to_numpy(X), dtype=float), np.asarray(to_numpy(G), dtype=float)
         X, state = opt.step(X, G, state)
+        # the rule, by hand: X_{k+1} = X_k - gamma_k ||G_k||_* U_k V_k^T (NumPy SVD of G_k)
+        U_, s_, Vt_ = np.linalg.svd(Gh, full_matrices=False)
+        want = cell[0] * s_.sum(-1)[..., None, None] * (U_ @ Vt_)
+        got = Xh - np.asarray(to_numpy(X), dtype=float)
+        out["step_error"].append(np.linalg.norm(got - want, axis=(-2, -1)) / np.linalg.norm(want, axis=(-2, -1)))
         gap = np.asarray(to_numpy(P.value(X)), dtype=float) - c.f_star
         with np.errstate(divide="ignore", invalid="ignore"):
             out["rho"].append(gap / gaps[-1])
@@ -180,7 +186,10 @@ def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", q
     **Measured quantity.** :math:`\rho_k = (f_{k+1} - f^\star)/(f_k - f^\star)` at every step with
     :math:`f_k - f^\star > 10^{-10}(f_0 - f^\star)`; Muon's gap sequence.
 
-    **Pass criterion.** :math:`\rho_k \le 1 - 1/(r_k\kappa_H)` and :math:`\rho_k \le 1 - 1/(\kappa_{G_k}\kappa_H)`
+    **Pass criterion.** (0) the step taken is PolarGrad's, :math:`X_k - X_{k+1} =
+    \gamma_k\|G_k\|_*U_kV_k^\top` to :math:`10^{-8}` (relative; from the iterates and an independent NumPy
+    SVD of :math:`G_k` — the contraction bounds alone cannot tell the nuclear-norm scale from a smaller
+    one, e.g. :math:`\|G_k\|_F`, which satisfies them too); :math:`\rho_k \le 1 - 1/(r_k\kappa_H)` and :math:`\rho_k \le 1 - 1/(\kappa_{G_k}\kappa_H)`
     at every compared step of every run; Muon's :math:`\max(f_k, f_{k+1}) - f^\star \ge \mu\gamma^2r/8`
     for every :math:`k`, and on every run the median gap over the last quarter of the run is at
     least half the median over the second quarter for Muon (a stall) and at most half for
@@ -238,7 +247,9 @@ def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", q
     mu_ratio, pg_ratio = _quarter_ratio(mg), _quarter_ratio(pg["gap"])
     ok_stall = bool(np.all(mu_ratio >= STALL))
     ok_beats = bool(np.all(pg_ratio <= STALL))
-    verdict = ok_rank and ok_kappa and ok_floor and ok_stall and ok_beats
+    # (0) the step taken is PolarGrad's, on the compared steps (below the gap floor the update is at rounding level)
+    ok_step = bool(np.all((pg["step_error"] <= pre["step_tol"]) | ~v))
+    verdict = ok_step and ok_rank and ok_kappa and ok_floor and ok_stall and ok_beats
 
     ctrl = polargrad_contraction_run(P, X0, K, step_factor=float(r), factory=resolve()["polargrad"])
     cv = ctrl["valid"][: ctrl["rho"].shape[0]]
@@ -251,7 +262,8 @@ def check_polargrad(*, steps=None, seeds=None, muon_step=0.1, backend="numpy", q
         measured={"rho": ctrl["rho"], "gap": ctrl["gap"], "n_violations": n_viol},
         predicted={"bound_rank": ctrl["bound_rank"], "bound_kappa": ctrl["bound_kappa"]})
 
-    text = (f"PolarGrad: max rho/(1-1/(r kH)) = {float(np.nanmax(ratio_rank)):.6f}, max rho/(1-1/(kG kH)) = "
+    text = (f"PolarGrad: (0) step = gamma_k ||G_k||_* U_k V_k^T to {float(np.max(np.where(v, pg['step_error'], 0.0))):.1e} (<= "
+            f"{pre['step_tol']:g}): {'ok' if ok_step else 'FAIL'}; max rho/(1-1/(r kH)) = {float(np.nanmax(ratio_rank)):.6f}, max rho/(1-1/(kG kH)) = "
             f"{float(np.nanmax(ratio_kappa)):.6f} over {int(v.sum())} compared steps (<= 1 needed): "
             f"{'ok' if ok_rank and ok_kappa else 'FAIL'}; the seed's weaker factors hold: {ok_seed}. "
             f"Muon (gamma={gamma:g}): min_k max(gap_k, gap_k+1) = {float(pair.min()):.3g} >= mu gamma^2 r/8 = "
