@@ -14,11 +14,12 @@ import functools
 
 from .backend import is_numpy_namespace
 
-__all__ = ["batch_parallel", "use_batch_parallel", "numpy_threads", "CHUNK_BYTES"]
+__all__ = ["batch_parallel", "use_batch_parallel", "numpy_threads", "CHUNK_BYTES", "NS_THREAD_WORK"]
 
 _POOL = None
 _CONTROLLER = None
 CHUNK_BYTES = 3e6  # per-task working set of the batch-parallel path (cache blocking)
+NS_THREAD_WORK = 2e7  # least batch * min(m, n)^2 * max(m, n) for which Newton–Schulz uses threads
 
 
 @functools.lru_cache(maxsize=1)
@@ -112,4 +113,10 @@ def use_batch_parallel(xp, W, svd=False):
     m, n = W.shape[-2], W.shape[-1]
     if svd:  # LAPACK runs matrix by matrix: threads over the batch always help
         return batch >= 4 * numpy_threads() and batch * m * n >= 2e4
-    return batch >= 2 and batch * m * m * n >= 2e6
+    # Newton–Schulz: threads only when a call holds enough work to hide waking a second thread.
+    # Measured 2026-12-01 on the 2-vCPU VM (docs/performance.md, "the thread rule"): below
+    # batch * min(m,n)^2 * max(m,n) ~ 2e7 (e.g. Muon's 64 x 50x30 at 2.9e6, ~3-5 ms a call) the
+    # second thread gave 0.8-1.2x under moderate load and lost up to 1.4x end to end under heavy
+    # load; 1024 x 50x30 (4.6e7) keeps the threads (bench orth).
+    k = min(m, n)
+    return batch >= 2 and batch * k * k * max(m, n) >= NS_THREAD_WORK
