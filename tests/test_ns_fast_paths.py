@@ -144,3 +144,28 @@ def test_numpy_batch_rule():
     assert not use_batch_parallel(xnp, np.empty((64, 30, 50)))
     assert use_batch_parallel(xnp, np.empty((1024, 30, 50)))
     assert not use_batch_parallel(xnp, np.empty((30, 50)))
+
+
+def test_fused_finiteness_screen_on_torch():
+    # the torch screen sums X and G: finite entries whose sum overflows must still pass, and any
+    # NaN/Inf (also +Inf and -Inf that cancel to NaN) must be refused with the right error
+    from adago_theory.optim import muon
+    from adago_theory.optim.base import NonFiniteGradientError, NonFiniteParameterError
+
+    opt = muon(0.01)
+    big = float(torch.finfo(torch.float32).max)
+    X = torch.zeros(2, 3, 4)
+    X[0, 0, :] = big                          # finite; its sum overflows to inf
+    G = torch.randn(2, 3, 4)
+    Xn, _ = opt.step(X, G, opt.init(X))
+    assert bool(torch.isfinite(Xn).all())
+    for where, err in (("G", NonFiniteGradientError), ("X", NonFiniteParameterError)):
+        for bad in (float("nan"), float("inf")):
+            Xb, Gb = X.clone(), G.clone()
+            (Gb if where == "G" else Xb)[1, 2, 3] = bad
+            with pytest.raises(err):
+                opt.step(Xb, Gb, opt.init(X))
+    Gb = G.clone()
+    Gb[1, 0, 0], Gb[1, 0, 1] = float("inf"), float("-inf")
+    with pytest.raises(NonFiniteGradientError, match=r"run\(s\) \[\[1\]\]"):
+        opt.step(torch.zeros(2, 3, 4), Gb, opt.init(X))
