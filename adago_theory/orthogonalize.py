@@ -384,17 +384,29 @@ def _newton_schulz_torch(xp, W, schedule, scale, eps):
     ``torch.optim.Muon``.  Mathematically the same polynomial as the generic path; the
     results differ from it by rounding only.  Half-precision inputs (bfloat16, float16)
     iterate in their own dtype, as ``torch.optim.Muon`` does (the products accumulate in
-    float32 inside the kernels); the normalisation is computed in float32, scale-safely.
+    float32 inside the kernels; the normalisation is computed in float32, scale-safely),
+    except small matrices on a CPU (:data:`NS_HALF_CPU_WORK`), which iterate in float32 —
+    faster there and more accurate — and are rounded to the input dtype at the end.
     """
     import torch
 
     shape = W.shape
-    X = _fro_normalize_torch(xp, W.reshape((-1,) + tuple(shape[-2:])), scale, eps)
+    m, n = shape[-2], shape[-1]
+    up = is_half(xp, W.dtype) and W.device.type == "cpu" and m * m * n < NS_HALF_CPU_WORK
+    Wi = W.to(torch.float32) if up else W
+    X = _fro_normalize_torch(xp, Wi.reshape((-1,) + tuple(shape[-2:])), scale, eps)
     for a, b, c in schedule:
         A = torch.bmm(X, X.mT)
         B = torch.baddbmm(A, A, A, beta=b, alpha=c) if c != 0.0 else A.mul_(b)
         X = torch.baddbmm(X, B, X, beta=a)
-    return X.reshape(shape)
+    X = X.reshape(shape)
+    return X.to(W.dtype) if up else X
+
+
+#: Half-precision Newton–Schulz on a CPU iterates in float32 below this m^2 n per matrix (m <= n):
+#: measured 2026-12-01 (torch 2.13, one thread, Xeon with AMX-bf16), float32 took 0.37-0.65x the
+#: time of bfloat16 up to 128x128 and 64x512, and 1.3-4x above 192x192 (docs/performance.md).
+NS_HALF_CPU_WORK = 4e6
 
 
 _WORKSPACE = None
