@@ -588,7 +588,9 @@ def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.
     -----
     Half-precision inputs (float16, bfloat16) are orthogonalized in float32 by the
     exact methods (LAPACK has no half routines) and cast back; Newton–Schulz runs
-    in the input precision.
+    in the input precision (PyTorch on a CPU: small half-precision matrices iterate in
+    float32, see ``NS_HALF_CPU_WORK``).  PyTorch tensors take a fused path (``baddbmm``
+    with the scalings inside the products), equal to the generic one to rounding.
 
     Examples
     --------
