@@ -369,8 +369,7 @@ def _fro_normalize_torch(xp, W, scale, eps):
     fi = torch.finfo(nd)
     if not bool(((ss >= fi.tiny / fi.eps) & (ss <= fi.max)).all()):   # NaN and overflow fail too
         return _fro_normalize(xp, W, scale, eps)
-    den = torch.sqrt(ss).mul_(scale).add_(eps)
-    den = torch.where(den > 0, den, 1.0)
+    den = torch.sqrt(ss).mul_(scale).add_(eps)         # > 0: a zero matrix failed the test above
     X = Wn / den[:, None, None]
     return X if X.dtype == W.dtype else X.to(W.dtype)
 
