@@ -43,12 +43,17 @@ __all__ = ["check_null_gradient", "plot_null_gradient", "PREREGISTERED"]
 #: "the realized update equals the rule's".  AdaGO's floor is a *constant* eps, small enough (eps/eta = 2e-5, far
 #: below step_drop) that what vanishes is the adaptive term, not a schedule.
 PREREGISTERED = dict(
-    grad_drop=1e-2, step_drop=1e-2, tol=1e-8, steps=3000, steps_quick=800, seeds=8,
+    grad_drop=1e-2, step_drop=1e-2, tol=1e-8, round_c=2.0, steps=3000, steps_quick=800, seeds=8,
     adago=dict(eta=0.5, gamma=2.0, eps=1e-5, beta=0.9, v0=1e-6),  # gamma below ||G_1||_F (3-4): the clamp acts
     muon=dict(eta=0.05, beta=0.9),
     polargrad="eta = 1/(L_fro r)",
 )
 GRAD_DROP, STEP_DROP = PREREGISTERED["grad_drop"], PREREGISTERED["step_drop"]
+# Dated note (2026-12-01).  The full run at 43d2e16 failed the project's own PolarGrad on "update = eta ||G||_*
+# sqrt(r) to 1.4e-02": its last updates are ~1e-13 of ||X_t||_F, so the update measured as the difference of two
+# stored iterates carries the rounding of X_t (up to u ||X_t||_F, u = eps/2 per entry), which is ~1e-2 of such an
+# update.  ``round_c`` adds that rounding, round_c * eps * ||X_t||_F, to the tolerance of "the realized update equals
+# the rule's"; the relative tolerance ``tol`` is unchanged.  Derived from the storage rounding, not fitted to the run.
 
 
 # --- measure ---------------------------------------------------------------------------------------
@@ -58,7 +63,8 @@ def measure(P, X0, opt, K):
     t = 1..K."""
     X, G = drive(P, X0, opt, K)
     return {"grad_fro": np.linalg.norm(G, axis=(-2, -1)),
-            "update_norm": np.linalg.norm(X[1:] - X[:-1], axis=(-2, -1)), "G": G}
+            "update_norm": np.linalg.norm(X[1:] - X[:-1], axis=(-2, -1)), "G": G,
+            "iterate_round": np.finfo(X.dtype).eps * np.linalg.norm(X[1:], axis=(-2, -1))}
 
 
 # --- predict ---------------------------------------------------------------------------------------
@@ -85,9 +91,12 @@ def predict_polargrad(meas, eta, r):
 def judge(meas, pred, adaptive=None):
     """The criterion: the run reaches the regime, the realized update follows the rule at every step, and the
     update (and, for AdaGO, the adaptive term) falls by ``step_drop``."""
-    g, u = meas["grad_fro"], meas["update_norm"]
+    g, u, p = meas["grad_fro"], meas["update_norm"], pred["update_norm"]
+    tol = PREREGISTERED["tol"]
+    # |u - p| <= tol p + round_c eps ||X_t||_F, reported as the relative error against an allowance scaled to tol
+    allowance = p + PREREGISTERED["round_c"] * meas["iterate_round"] / tol
     out = {"grad_ratio": g[-1] / g[0], "update_ratio": u[-1] / u[0],
-           "rule_error": np.max(np.abs(u / pred["update_norm"] - 1.0), axis=0)}
+           "rule_error": np.max(np.abs(u - p) / allowance, axis=0)}
     ok = (np.all(out["grad_ratio"] <= GRAD_DROP) and np.all(out["update_ratio"] <= STEP_DROP)
           and np.all(out["rule_error"] <= PREREGISTERED["tol"]))
     if adaptive is not None:
@@ -128,11 +137,17 @@ def check_null_gradient(*, steps=None, seeds=None, backend="numpy", quick=False,
 
     **Pass criterion** (:data:`PREREGISTERED`).  For AdaGO and PolarGrad on every run:
     :math:`\|G_K\|_F \le 10^{-2}\|G_1\|_F` (the run reaches the regime), the update equals the rule's to
-    :math:`10^{-8}` (relative) at every step, :math:`\|X_K - X_{K-1}\|_F \le 10^{-2}\|X_1 - X_0\|_F`, and for
+    :math:`10^{-8}` (relative) plus the rounding of the stored iterate, :math:`2\epsilon\|X_t\|_F`, at every
+    step, :math:`\|X_K - X_{K-1}\|_F \le 10^{-2}\|X_1 - X_0\|_F`, and for
     AdaGO the adaptive term falls by :math:`10^{-2}` too; Muon's update equals :math:`\eta\sqrt r` to
     :math:`10^{-8}` at every step.  *Negative control* (the closest wrong thing): AdaGO whose accumulator
     restarts at every step (:math:`v_t^2 = v_0^2 + \min(\|G_t\|^2,\gamma^2)`, a plausible slip that keeps
     everything else) must fail AdaGO's criterion.  Quick mode judges the same criteria on fewer steps.
+
+    *Dated note (2026-12-01).*  The rounding term was added after the full run at commit 43d2e16 failed the
+    project's own PolarGrad with "update = eta ||G||_* sqrt(r) to 1.4e-02": its last updates are about
+    :math:`10^{-13}\|X_t\|_F`, below the rounding of the iterates they are measured from.  The term is the storage
+    rounding of :math:`X_t` (derived, not fitted); the relative tolerance is unchanged.
 
     Parameters
     ----------
