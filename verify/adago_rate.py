@@ -255,7 +255,8 @@ def _judge(meas, Ts, B, fit):
         "rate_ok": rate_ok, "rate_text": rate_txt,
     }
     ok = frac_ok and lemma_ok and floor_ok and bound_ok and rate_ok
-    text = (f"adaptive fraction per horizon {np.round(frac, 3).tolist()} (>= 1/2 at every horizon: "
+    text = (f"adaptive fraction per horizon {np.round(frac, 3).tolist()} (>= 1/2 at every horizon of the fit "
+            f"window T >= {P['fit_T_min']}: "
             f"{'yes' if frac_ok else 'NO'}); AdaGrad lemma sum alpha^2 / (eps^2 T + eta^2 log(v_T^2/v_0^2)) max "
             f"{lemma_max:.4g} ({'<= 1' if lemma_ok else '> 1: NOT an AdaGrad-Norm step'}); min step / eps "
             f"{floor_min:.4g} ({'>= 1' if floor_ok else '< 1: the floor alpha_t >= eps is broken'}); mean <= B(T) at "
