@@ -45,6 +45,8 @@ import numpy as np
 import array_api_compat
 
 __all__ = [
+    "BACKENDS",
+    "DTYPES",
     "Array",
     "Namespace",
     "namespace",
@@ -65,6 +67,12 @@ __all__ = [
 
 Array = Any
 Namespace = Any
+
+#: The backends addressed by name (a CLI flag, a config file, a problem's ``backend=``); any other
+#: array-API namespace is accepted as a namespace or through its arrays (:func:`namespace`).
+BACKENDS = ("numpy", "torch", "cupy")
+#: The floating dtypes addressed by name.
+DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 
 def _library_of(x) -> str:

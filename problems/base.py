@@ -30,7 +30,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 import numpy as np
 from array_api_compat import device as array_device
 
-from adago_theory.backend import backend_name, default_rng, from_numpy
+from adago_theory.backend import BACKENDS, DTYPES, backend_name, default_rng, from_numpy
 
 __all__ = [
     "ProblemConstants",
@@ -47,8 +47,8 @@ __all__ = [
 
 Array = Any
 
-_BACKENDS = ("numpy", "torch", "cupy")
-_DTYPES = ("float16", "bfloat16", "float32", "float64")
+_BACKENDS = BACKENDS
+_DTYPES = DTYPES
 
 
 class ProblemConstants(NamedTuple):

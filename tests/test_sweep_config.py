@@ -70,7 +70,7 @@ def test_canonical_config_fills_defaults_and_sorts():
     ({"seeds": []}, "seeds must be a non-empty"),
     ({"seeds": [1, 1]}, "distinct"),
     ({"seeds": [-1]}, "seeds must be an integer >= 0"),
-    ({"backend": "jax"}, "backend must be one of numpy, cupy, torch"),
+    ({"backend": "jax"}, "backend must be one of numpy, torch, cupy"),
     ({"dtype": "int8"}, "dtype must be one of"),
     ({"dtype": "bfloat16"}, "bfloat16 needs backend torch"),
     ({"batch_size": 4}, "needs stochastic = true"),

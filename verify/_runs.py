@@ -1,49 +1,31 @@
 r"""Small helpers shared by the checks that run optimizers on problems (issue 5, items 1, 2, 4, 5, 6b, 7, 10).
 
 Nothing here is a claim: seeds drawn from one ``rng`` (SPEC 7), geometric horizon grids,
-host copies of initial points, argument checks with interval messages, and the dict form of
-a negative control.
+host copies of initial points, argument checks (re-exported from their one home,
+:mod:`adago_theory.checks`, with its contract) and the dict form of a negative control.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import numpy as np
 
 from adago_theory import default_rng, to_numpy
+from adago_theory.backend import BACKENDS
+from adago_theory.checks import check_choice, check_int, check_real
 
 __all__ = ["draw_seeds", "horizon_grid", "initial_points", "check_int", "check_pos", "negative_control",
            "BACKENDS", "check_backend", "no_minor_labels"]
 
-BACKENDS = ("numpy", "torch", "cupy")
-
-
-def check_int(name, value, lo=1):
-    """An integer ``>= lo`` (bools rejected), else ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
-    return int(value)
-
 
 def check_pos(name, value, lo=0.0, lo_open=True, hi=None):
-    """A finite real in ``(lo, hi]`` (or ``[lo, hi]``), else ValueError naming ``name``."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
-    if ok:
-        v = float(value)
-        ok = (v > lo if lo_open else v >= lo) and (hi is None or v <= hi)
-    if not ok:
-        left = "(" if lo_open else "["
-        raise ValueError(f"{name} must be a finite number in {left}{lo}, {'inf)' if hi is None else str(hi) + ']'}, "
-                         f"got {value!r}")
-    return float(value)
+    """A finite real in ``(lo, hi]`` (or ``[lo, hi]``): :func:`adago_theory.checks.check_real` with this
+    module's defaults (TypeError for a non-real, ValueError out of range, naming ``name``)."""
+    return check_real(name, value, lo=lo, lo_open=lo_open, hi=hi)
 
 
 def check_backend(backend):
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    return backend
+    """One of :data:`adago_theory.backend.BACKENDS` (ValueError otherwise)."""
+    return check_choice("backend", backend, BACKENDS)
 
 
 def draw_seeds(rng, S):

@@ -46,6 +46,8 @@ import numbers
 import re
 from typing import Any, Iterable, Mapping
 
+from adago_theory.backend import BACKENDS, DTYPES  # the one home of the backend and dtype names
+
 __all__ = [
     "ConfigError",
     "CONFIG_KEYS",
@@ -75,8 +77,6 @@ class ConfigError(ValueError):
     """A configuration a user wrote is invalid (the message says which key and why)."""
 
 
-BACKENDS = ("numpy", "cupy", "torch")
-DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 _DEFAULTS = {
     "problem_params": {},
