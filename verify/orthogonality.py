@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from adago_theory import NS_PRESETS, ns_schedule
+from adago_theory import NS_PRESETS, ns_scalar_map, ns_schedule
 
 from ._factories import resolve, uses
 from ._runs import check_int
@@ -80,9 +80,7 @@ def composed_singular_values(U, coeffs, steps=None):
     """
     sched, scale = ns_schedule(coeffs, steps)
     s = np.linalg.svd(np.asarray(U, dtype=np.float64), compute_uv=False)
-    x = s / (scale * np.linalg.norm(U, axis=(-2, -1))[..., None])
-    for a, b, c in sched:
-        x = a * x + b * x**3 + c * x**5
+    x = ns_scalar_map(s / (scale * np.linalg.norm(U, axis=(-2, -1))[..., None]), sched)
     return -np.sort(-x, axis=-1)
 
 
@@ -115,9 +113,7 @@ def predict(name, G, orth):
     phi = np.ones_like(s)
     if orth != "svd":                                     # phi_k at sigma_i(U) / (scale ||U||_F)
         sched, scale = ns_schedule(orth[1]["coeffs"], None)
-        phi = s / (scale * np.linalg.norm(U, axis=(-2, -1))[..., None])
-        for c0, c1, c2 in sched:
-            phi = c0 * phi + c1 * phi**3 + c2 * phi**5
+        phi = ns_scalar_map(s / (scale * np.linalg.norm(U, axis=(-2, -1))[..., None]), sched)
     if name == "namo_d":
         u = namo_d_columns(G, U, eta=p["eta"], c=p["c"], beta=p["beta"], beta2=p["beta2"], eps=p["eps"],
                            shape_factor=0.2 * np.sqrt(max(m, n)))

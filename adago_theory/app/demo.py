@@ -8,15 +8,9 @@ import numpy as np
 
 from adago_theory.orthogonalize import NS_PRESETS, orthogonalize
 from adago_theory.polar_error import polar_error
+from problems.spectra import matrix_with_spectrum, spectrum
 
 __all__ = ["orth_error_table"]
-
-
-def _matrix(rng, m, n, kappa):
-    U, _ = np.linalg.qr(rng.standard_normal((m, min(m, n))))
-    V, _ = np.linalg.qr(rng.standard_normal((n, min(m, n))))
-    s = np.geomspace(1.0, 1.0 / kappa, min(m, n))
-    return (U * s) @ V.T
 
 
 def orth_error_table(*, shape=(64, 32), kappas=(1.0, 1e2, 1e4), rng=0, file=None):
@@ -39,7 +33,8 @@ def orth_error_table(*, shape=(64, 32), kappas=(1.0, 1e2, 1e4), rng=0, file=None
     """
     file = sys.stdout if file is None else file
     rng = np.random.default_rng(rng)
-    mats = [_matrix(rng, *shape, k) for k in kappas]
+    r = min(shape)
+    mats = [matrix_with_spectrum(*shape, spectrum(r, k), rng=rng).M for k in kappas]
     methods = [("svd", {}), ("qdwh", {})] + [
         (f"newton-schulz/{p}", {"coeffs": p}) for p in NS_PRESETS
     ]
