@@ -136,6 +136,103 @@ def _delta_orth(G, N):
     return np.linalg.norm(orthogonalize(G + N, "svd") - orthogonalize(G, "svd"), axis=(-2, -1))
 
 
+# --- measure ---------------------------------------------------------------------------------------
+
+def measure(rng, m, n, kappas, noise, noise_levels, kappas_noise, S):
+    r"""Draw :math:`G` (geometric spectrum, :math:`\|G\|_2 = 1`) and Gaussian :math:`N`, and measure
+    :math:`\|\Delta U\|_F`: the :math:`\kappa` sweep (K, S) at :math:`\|N\|_F` = ``noise`` and the noise sweep
+    (Kn, Kr, S) at :math:`\|N\|_F = \rho\,\sigma_{\min}(G)`."""
+    r = min(m, n)
+    # kappa sweep: (K, S, m, n)
+    s = np.broadcast_to(geometric_spectrum(kappas, r)[:, None, :], (kappas.size, S, r))
+    G, _ = matrices_with_spectrum(rng, s, m, n)
+    N = rng.standard_normal(G.shape)
+    N *= noise / np.linalg.norm(N, axis=(-2, -1), keepdims=True)
+    # noise sweep: (Kn, Kr, S, m, n)
+    s2 = np.broadcast_to(geometric_spectrum(kappas_noise, r)[None, :, None, :],
+                         (noise_levels.size, kappas_noise.size, S, r))
+    G2, _ = matrices_with_spectrum(rng, s2, m, n)
+    N2 = rng.standard_normal(G2.shape)
+    N2 *= (noise_levels[:, None, None] / kappas_noise[None, :, None])[..., None, None] / np.linalg.norm(
+        N2, axis=(-2, -1), keepdims=True)
+    dU = _delta_orth(G, N)
+    return dict(G=G, N=N, dU=dU, amp=dU / noise, G2=G2, N2=N2, dU2=_delta_orth(G2, N2))
+
+
+# --- predict ---------------------------------------------------------------------------------------
+
+def predict(meas, m, n, kappas, kappa_fit_min):
+    """The perturbation bound (and Li's square form) for every drawn pair, the first-order RMS amplification on the
+    :math:`\\kappa` grid and its OLS slope over :math:`\\kappa \\ge` ``kappa_fit_min``."""
+    bnd, li = polar_perturbation_bound(meas["G"], meas["N"])
+    bnd2, li2 = polar_perturbation_bound(meas["G2"], meas["N2"])
+    pred_amp = first_order_amplification(geometric_spectrum(kappas, min(m, n)), m, n)
+    pred_slope = fit_rate(kappas, pred_amp, x_min=kappa_fit_min).slope
+    return dict(bnd=bnd, li=li, bnd2=bnd2, li2=li2, amp=pred_amp, slope=pred_slope)
+
+
+# --- judge -----------------------------------------------------------------------------------------
+
+def judge(meas, pred, kappas, kappa_fit_min, delta, rng):
+    """Criterion (i) (measured/bound <= 1 everywhere), criterion (ii) (bootstrap CI of the fitted slope within
+    ``delta`` of the predicted one), and the two near misses under the same criteria."""
+    dU, dU2 = meas["dU"], meas["dU2"]
+    ratio = np.concatenate([(dU / pred["bnd"]).ravel(), (dU2 / pred["bnd2"]).ravel()])
+    li_ratio = np.concatenate([(dU / pred["li"]).ravel(), (dU2 / pred["li2"]).ravel()])
+    fit = fit_rate(kappas, meas["amp"].T, statistic="rms", x_min=kappa_fit_min, rng=rng)
+    ok_s, txt = rate_verdict(fit, pred["slope"], delta, direction="matches")
+    nm_bound_ok = bool(np.all(ratio <= 0.5))        # near miss: the bound with its constant halved
+    nm_slope_ok, _ = rate_verdict(fit, pred["slope"] / 2.0, delta, direction="matches")   # near miss: half the exponent
+    near = {"half_bound_holds": nm_bound_ok, "half_bound_ratio_max": float(2.0 * ratio.max()),
+            "half_exponent_accepted": bool(nm_slope_ok), "half_exponent": float(pred["slope"] / 2.0)}
+    return dict(ratio=ratio, li_ratio=li_ratio, ok_bound=bool(np.all(ratio <= 1.0)), fit=fit, ok_slope=ok_s,
+                text=txt, near=near, near_holds=nm_bound_ok or bool(nm_slope_ok))
+
+
+def negative_control(near, holds):
+    """The near misses per shape; ``holds`` is True when either was accepted anywhere (it must not be)."""
+    return {
+        "setting": ("near misses under the same criteria: the bound with its constant halved (criterion (i)); the "
+                    "growth exponent halved (criterion (ii))"),
+        "verdict": bool(holds),
+        "measured": near,
+        "predicted": {"bound_ratio_max_at_most": 1.0},
+        "verdict_text": "; ".join(
+            f"{k}: half the bound exceeded by {v['half_bound_ratio_max']:.3g}x -> "
+            + ("holds (unexpected)" if v["half_bound_holds"] else "violated")
+            + f", exponent {v['half_exponent']:.3f} -> " + ("accepted (unexpected)" if v["half_exponent_accepted"]
+                                                             else "rejected") for k, v in near.items()),
+    }
+
+
+def _check_args(shapes, kappas, noise, noise_levels, kappas_noise, seeds, kappa_fit_min, delta, quick):
+    """Defaults and one-line errors for :func:`check_noise_amplification`'s arguments."""
+    shapes = [tuple(s) for s in (shapes if shapes is not None else (((16, 8), (8, 8)) if quick else
+                                                                     ((48, 24), (24, 24))))]
+    for sh in shapes:
+        if len(sh) != 2 or min(sh) < 2:
+            raise ValueError(f"shapes must be (m, n) pairs with m, n >= 2, got {sh!r}")
+    kappas = np.asarray(10.0 ** np.arange(0, 9, 2 if quick else 1) if kappas is None else kappas, dtype=np.float64)
+    if kappas.ndim != 1 or np.any(kappas < 1) or np.any(np.diff(kappas) <= 0):
+        raise ValueError("kappas must be an increasing sequence of numbers >= 1")
+    if int(np.sum(kappas >= kappa_fit_min)) < 3:
+        raise ValueError(f"need at least 3 kappas >= kappa_fit_min={kappa_fit_min} for the slope fit")
+    if not (isinstance(noise, (int, float)) and 0 < noise < 1e-3):
+        raise ValueError(f"noise must be in (0, 1e-3) (the linear regime at kappa up to 1e8 needs it small), "
+                         f"got {noise!r}")
+    noise_levels = np.asarray(np.geomspace(1e-4, 1e2, 7 if quick else 13) if noise_levels is None else noise_levels,
+                              dtype=np.float64)
+    if np.any(noise_levels <= 0):
+        raise ValueError("noise_levels must be positive")
+    kappas_noise = np.asarray(kappas_noise, dtype=np.float64)
+    S = int(seeds) if seeds is not None else 8
+    if S < 2:
+        raise ValueError(f"seeds must be >= 2 (the slope CI resamples seeds), got {S}")
+    if not (0 < delta < 1):
+        raise ValueError(f"delta must be in (0, 1), got {delta!r}")
+    return shapes, kappas, noise_levels, kappas_noise, S
+
+
 def check_noise_amplification(*, shapes=None, kappas=None, noise=1e-10, noise_levels=None, kappas_noise=(1e2, 1e4),
                               seeds=None, kappa_fit_min=1e2, delta=0.1, quick=False, rng=None):
     r"""Orthogonalization amplifies gradient noise in proportion to the condition number.
@@ -201,96 +298,39 @@ def check_noise_amplification(*, shapes=None, kappas=None, noise=1e-10, noise_le
     CheckResult
     """
     rng = default_rng(rng)
-    shapes = [tuple(s) for s in (shapes if shapes is not None else (((16, 8), (8, 8)) if quick else
-                                                                     ((48, 24), (24, 24))))]
-    for sh in shapes:
-        if len(sh) != 2 or min(sh) < 2:
-            raise ValueError(f"shapes must be (m, n) pairs with m, n >= 2, got {sh!r}")
-    kappas = np.asarray(10.0 ** np.arange(0, 9, 2 if quick else 1) if kappas is None else kappas, dtype=np.float64)
-    if kappas.ndim != 1 or np.any(kappas < 1) or np.any(np.diff(kappas) <= 0):
-        raise ValueError("kappas must be an increasing sequence of numbers >= 1")
-    if int(np.sum(kappas >= kappa_fit_min)) < 3:
-        raise ValueError(f"need at least 3 kappas >= kappa_fit_min={kappa_fit_min} for the slope fit")
-    if not (isinstance(noise, (int, float)) and 0 < noise < 1e-3):
-        raise ValueError(f"noise must be in (0, 1e-3) (the linear regime at kappa up to 1e8 needs it small), "
-                         f"got {noise!r}")
-    noise_levels = np.asarray(np.geomspace(1e-4, 1e2, 7 if quick else 13) if noise_levels is None else noise_levels,
-                              dtype=np.float64)
-    if np.any(noise_levels <= 0):
-        raise ValueError("noise_levels must be positive")
-    kappas_noise = np.asarray(kappas_noise, dtype=np.float64)
-    S = int(seeds) if seeds is not None else 8
-    if S < 2:
-        raise ValueError(f"seeds must be >= 2 (the slope CI resamples seeds), got {S}")
-    if not (0 < delta < 1):
-        raise ValueError(f"delta must be in (0, 1), got {delta!r}")
-
+    shapes, kappas, noise_levels, kappas_noise, S = _check_args(shapes, kappas, noise, noise_levels, kappas_noise,
+                                                                seeds, kappa_fit_min, delta, quick)
     measured = {"kappa": kappas, "noise_levels": noise_levels, "kappas_noise": kappas_noise, "shapes": {}}
     predicted = {"delta": float(delta), "shapes": {}}
     fits, ok_bound, ok_slope, neg_hold, texts, near = {}, True, True, False, [], {}
     max_ratio_all, li_ratio_all = 0.0, 0.0
     for (m, n) in shapes:
         key = f"{m}x{n}"
-        r = min(m, n)
-        # kappa sweep: (K, S, m, n)
-        s = np.broadcast_to(geometric_spectrum(kappas, r)[:, None, :], (kappas.size, S, r))
-        G, _ = matrices_with_spectrum(rng, s, m, n)
-        N = rng.standard_normal(G.shape)
-        N *= noise / np.linalg.norm(N, axis=(-2, -1), keepdims=True)
-        dU = _delta_orth(G, N)
-        bnd, li = polar_perturbation_bound(G, N)
-        amp = dU / noise  # (K, S)
-        # noise sweep: (Kn, Kr, S, m, n)
-        s2 = np.broadcast_to(geometric_spectrum(kappas_noise, r)[None, :, None, :],
-                             (noise_levels.size, kappas_noise.size, S, r))
-        G2, _ = matrices_with_spectrum(rng, s2, m, n)
-        N2 = rng.standard_normal(G2.shape)
-        N2 *= (noise_levels[:, None, None] / kappas_noise[None, :, None])[..., None, None] / np.linalg.norm(
-            N2, axis=(-2, -1), keepdims=True)
-        dU2 = _delta_orth(G2, N2)
-        bnd2, li2 = polar_perturbation_bound(G2, N2)
-        ratio = np.concatenate([(dU / bnd).ravel(), (dU2 / bnd2).ravel()])
-        li_ratio = np.concatenate([(dU / li).ravel(), (dU2 / li2).ravel()])
-        max_ratio_all = max(max_ratio_all, float(ratio.max()))
-        li_ratio_all = max(li_ratio_all, float(li_ratio.max()))
-        ok_b = bool(np.all(ratio <= 1.0))
-        pred_amp = first_order_amplification(geometric_spectrum(kappas, r), m, n)
-        pred_slope = fit_rate(kappas, pred_amp, x_min=kappa_fit_min).slope
-        fit = fit_rate(kappas, amp.T, statistic="rms", x_min=kappa_fit_min, rng=rng)
-        ok_s, txt = rate_verdict(fit, pred_slope, delta, direction="matches")
-        nm_bound_ok = bool(np.all(ratio <= 0.5))        # near miss: the bound with its constant halved
-        nm_slope_ok, _ = rate_verdict(fit, pred_slope / 2.0, delta, direction="matches")   # near miss: half the exponent
-        near[key] = {"half_bound_holds": nm_bound_ok, "half_bound_ratio_max": float(2.0 * ratio.max()),
-                     "half_exponent_accepted": bool(nm_slope_ok), "half_exponent": float(pred_slope / 2.0)}
-        ok_bound &= ok_b
-        ok_slope &= ok_s
-        neg_hold |= nm_bound_ok or bool(nm_slope_ok)
-        fits[key] = fit._asdict()
-        texts.append(f"{key}: max ||dU||/bound = {float(ratio.max()):.3f} ({'ok' if ok_b else 'FAIL'}); {txt}")
+        meas = measure(rng, m, n, kappas, noise, noise_levels, kappas_noise, S)
+        pred = predict(meas, m, n, kappas, kappa_fit_min)
+        j = judge(meas, pred, kappas, kappa_fit_min, delta, rng)
+        max_ratio_all = max(max_ratio_all, float(j["ratio"].max()))
+        li_ratio_all = max(li_ratio_all, float(j["li_ratio"].max()))
+        near[key] = j["near"]
+        ok_bound &= j["ok_bound"]
+        ok_slope &= j["ok_slope"]
+        neg_hold |= j["near_holds"]
+        fits[key] = j["fit"]._asdict()
+        texts.append(f"{key}: max ||dU||/bound = {float(j['ratio'].max()):.3f} ({'ok' if j['ok_bound'] else 'FAIL'}); "
+                     f"{j['text']}")
         measured["shapes"][key] = {
-            "delta_orth": dU, "amplification": amp, "bound_ratio_max": float(ratio.max()),
-            "li_square_ratio_max": float(li_ratio.max()),
-            "rms_amplification_over_first_order": np.sqrt(np.mean(amp**2, axis=-1)) / pred_amp,
-            "noise_sweep_delta_orth": dU2, "noise_sweep_norm_N": np.linalg.norm(N2, axis=(-2, -1)),
+            "delta_orth": meas["dU"], "amplification": meas["amp"], "bound_ratio_max": float(j["ratio"].max()),
+            "li_square_ratio_max": float(j["li_ratio"].max()),
+            "rms_amplification_over_first_order": np.sqrt(np.mean(meas["amp"]**2, axis=-1)) / pred["amp"],
+            "noise_sweep_delta_orth": meas["dU2"], "noise_sweep_norm_N": np.linalg.norm(meas["N2"], axis=(-2, -1)),
         }
         predicted["shapes"][key] = {
-            "bound_kappa_sweep": bnd, "bound_noise_sweep": bnd2,
-            "saturation": 2.0 * math.sqrt(r), "first_order_amplification": pred_amp,
-            "slope": float(pred_slope),
+            "bound_kappa_sweep": pred["bnd"], "bound_noise_sweep": pred["bnd2"],
+            "saturation": 2.0 * math.sqrt(min(m, n)), "first_order_amplification": pred["amp"],
+            "slope": float(pred["slope"]),
         }
     verdict = ok_bound and ok_slope
-    negative = {
-        "setting": ("near misses under the same criteria: the bound with its constant halved (criterion (i)); the "
-                    "growth exponent halved (criterion (ii))"),
-        "verdict": bool(neg_hold),
-        "measured": near,
-        "predicted": {"bound_ratio_max_at_most": 1.0},
-        "verdict_text": "; ".join(
-            f"{k}: half the bound exceeded by {v['half_bound_ratio_max']:.3g}x -> "
-            + ("holds (unexpected)" if v["half_bound_holds"] else "violated")
-            + f", exponent {v['half_exponent']:.3f} -> " + ("accepted (unexpected)" if v["half_exponent_accepted"]
-                                                             else "rejected") for k, v in near.items()),
-    }
+    negative = negative_control(near, neg_hold)
     return CheckResult(
         name="noise_amplification",
         claim=("Orthogonalization amplifies gradient noise by up to a factor of order 1/sigma_min(G): "

@@ -22,7 +22,8 @@ import math
 import numpy as np
 
 from adago_theory import NS_PRESETS, default_rng, from_numpy, ns_schedule, orthogonalize, to_numpy
-from adago_theory.backend import is_torch_namespace
+from adago_theory.orthogonalize import ns_scalar_map
+from problems.base import resolve_backend, resolve_dtype
 
 from ._spectra import geometric_spectrum, matrices_with_spectrum
 from .result import CheckResult
@@ -72,8 +73,8 @@ def scalar_orbit(x, schedule):
     amp = np.ones_like(x)
     peak = amp.copy()
     for a, b, c in schedule:
-        d = np.abs(a + 3.0 * b * x * x + 5.0 * c * x**4)
-        x = a * x + b * x**3 + c * x**5
+        d = np.abs(a + 3.0 * b * x * x + 5.0 * c * x**4)  # |p'(x)| before the step
+        x = ns_scalar_map(x, [(a, b, c)])                  # the kernel's p, one step
         amp = amp * d + 1.0
         peak = np.maximum(peak, amp)
     return x, amp, peak
@@ -111,80 +112,78 @@ def jordan_band(coeffs=JORDAN_COEFFS):
     return lo, hi, xc
 
 
-def _dtype_of(xp, name):
-    if name == "bfloat16" and is_torch_namespace(xp):
-        import torch
-
-        return torch.bfloat16
-    dt = getattr(xp, name, None)
-    if dt is None:
-        raise ValueError(f"dtype {name!r} is not available on this backend")
-    return dt
-
-
-def _backend_xp(backend):
-    import array_api_compat
-
-    if backend == "numpy":
-        return array_api_compat.array_namespace(np.zeros(1))
-    if backend == "torch":
-        import torch
-
-        return array_api_compat.array_namespace(torch.zeros(1))
-    if backend == "cupy":
-        import cupy
-
-        return array_api_compat.array_namespace(cupy.zeros(1))
-    raise ValueError(f"backend must be 'numpy', 'torch' or 'cupy', got {backend!r}")
-
-
 def _unit_roundoff(name):
     return {"float64": 2.0**-53, "float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}[name]
 
 
-def _measure(xp, M64, P_ref, dtype_name, preset, steps, c_round):
-    """Run NS on M (cast to dtype) and compare with the scalar prediction."""
-    dt = _dtype_of(xp, dtype_name)
+# --- measure ---------------------------------------------------------------------------------------
+
+def measure(xp, dt, M64, P_ref, preset, steps):
+    """Run Newton–Schulz on ``M64`` cast to the backend dtype ``dt``: the error to ``P_ref``, the output's singular
+    values (sorted ascending) and the input *as stored* in the working precision (host float64)."""
     Md = from_numpy(M64, xp=xp, dtype=dt)
     O = to_numpy(orthogonalize(Md, "newton-schulz", coeffs=preset, steps=steps)).astype(np.float64)
     M_st = to_numpy(Md).astype(np.float64)  # the input as stored in the working precision
     r = M64.shape[-1] if M64.shape[-1] <= M64.shape[-2] else M64.shape[-2]
     err = np.linalg.norm(O - P_ref, axis=(-2, -1)) / math.sqrt(r)
+    sv_out = np.sort(np.linalg.svd(O, compute_uv=False), axis=-1)
+    return dict(err=err, sv_out=sv_out, M_st=M_st)
+
+
+# --- predict ---------------------------------------------------------------------------------------
+
+def predict(M_st, preset, steps):
+    r"""The scalar composition at the normalized singular values of the stored input: :math:`\varphi_k`, the
+    predicted error, and the rounding amplification :math:`A` and its peak (:func:`scalar_orbit`), sorted by
+    :math:`\varphi_k` to pair with the measured singular values."""
     sched, scale = ns_schedule(preset, steps)
     sv_in = np.linalg.svd(M_st, compute_uv=False)
     fro = np.linalg.norm(M_st, axis=(-2, -1))
     phi, amp, peak = scalar_orbit(sv_in / (scale * fro[..., None]), sched)
     pred_err = np.sqrt(np.mean((phi - 1.0) ** 2, axis=-1))
-    sv_out = np.sort(np.linalg.svd(O, compute_uv=False), axis=-1)
     order = np.argsort(phi, axis=-1)
-    phi_s = np.take_along_axis(phi, order, -1)
-    amp_s = np.take_along_axis(amp, order, -1)
+    return dict(pred_err=pred_err, phi=np.take_along_axis(phi, order, -1),
+                amp=np.take_along_axis(amp, order, -1), peak=peak)
+
+
+def compare(meas, pred, dtype_name, shape):
+    """Measured next to predicted for one (preset, steps, dtype): the rounding ratio
+    :math:`\\max_i|\\sigma_i - \\varphi_k(\\hat\\sigma_i)|/(N u A_i)` where the first-order model applies (NaN
+    elsewhere), and the largest :math:`|\\sigma_i - 1|`."""
     u = _unit_roundoff(dtype_name)
-    N = max(M64.shape[-2], M64.shape[-1])  # inner dimension of the products X X^T
-    predictable = np.all(u * peak <= PREDICTABLE_LEVEL, axis=-1)
-    ratio = np.max(np.abs(sv_out - phi_s) / (N * u * amp_s), axis=-1)
+    N = max(shape[-2], shape[-1])  # inner dimension of the products X X^T
+    predictable = np.all(u * pred["peak"] <= PREDICTABLE_LEVEL, axis=-1)
+    ratio = np.max(np.abs(meas["sv_out"] - pred["phi"]) / (N * u * pred["amp"]), axis=-1)
     ratio = np.where(predictable, ratio, np.nan)
-    sig_dev = np.max(np.abs(sv_out - 1.0), axis=-1)
-    return dict(err=err, pred_err=pred_err, ratio=ratio, predictable=predictable, sv_out=sv_out, phi=phi_s,
-                sig_dev=sig_dev)
+    sig_dev = np.max(np.abs(meas["sv_out"] - 1.0), axis=-1)
+    return dict(err=meas["err"], pred_err=pred["pred_err"], ratio=ratio, predictable=predictable,
+                sv_out=meas["sv_out"], phi=pred["phi"], sig_dev=sig_dev)
 
 
-def _ns_error_core(*, presets, kappas, dtypes, steps, shape, seeds, backend, c_round, rng):
-    xp = _backend_xp(backend)
+def measure_all(*, presets, kappas, dtypes, steps, shape, seeds, backend, rng):
+    """Every preset on the steps grid in float64 and at its default steps in every dtype, next to the prediction.
+
+    Returns ``out`` (``err_steps[p]`` etc., arrays (steps, kappa, seed)), the convergence tolerance
+    :math:`r u (1 + \\kappa)`, Jordan's ``(sv_out, phi, sig_dev)`` along the steps grid, and the float64 matrices.
+    """
+    name, xp = resolve_backend(backend)
     m, n = shape
     r = min(m, n)
     kappas = np.asarray(kappas, dtype=np.float64)
     s = np.broadcast_to(geometric_spectrum(kappas, r)[:, None, :], (kappas.size, seeds, r))
     M64, _ = matrices_with_spectrum(rng, s, m, n)
     P_ref = orthogonalize(M64, "svd")
-    u64 = _unit_roundoff("float64")
-    tol_conv = r * u64 * (1.0 + kappas)  # (K_kappa,)
+    tol_conv = r * _unit_roundoff("float64") * (1.0 + kappas)  # (K_kappa,)
+
+    def run(d, p, k):
+        q = measure(xp, resolve_dtype(d, xp, name)[1], M64, P_ref, p, k)
+        return compare(q, predict(q["M_st"], p, k), d, M64.shape)
 
     out = {"err_steps": {}, "pred_err_steps": {}, "ratio_steps": {}, "predictable_steps": {},
            "err_dtype": {}, "pred_err_dtype": {}, "ratio_dtype": {}, "predictable_dtype": {}}
     jordan_sv = None
     for p in presets:
-        res = [_measure(xp, M64, P_ref, "float64", p, k, c_round) for k in steps]
+        res = [run("float64", p, k) for k in steps]
         out["err_steps"][p] = np.stack([q["err"] for q in res])
         out["pred_err_steps"][p] = np.stack([q["pred_err"] for q in res])
         out["ratio_steps"][p] = np.stack([q["ratio"] for q in res])
@@ -196,13 +195,15 @@ def _ns_error_core(*, presets, kappas, dtypes, steps, shape, seeds, backend, c_r
         out["err_dtype"][d], out["pred_err_dtype"][d] = {}, {}
         out["ratio_dtype"][d], out["predictable_dtype"][d] = {}, {}
         for p in presets:
-            q = _measure(xp, M64, P_ref, d, p, NS_PRESETS[p].steps if p in NS_PRESETS else None, c_round)
+            q = run(d, p, NS_PRESETS[p].steps if p in NS_PRESETS else None)
             out["err_dtype"][d][p] = q["err"]
             out["pred_err_dtype"][d][p] = q["pred_err"]
             out["ratio_dtype"][d][p] = q["ratio"]
             out["predictable_dtype"][d][p] = q["predictable"].astype(float)
     return out, tol_conv, jordan_sv, M64
 
+
+# --- judge -----------------------------------------------------------------------------------------
 
 def _converged(err_last, tol_conv, mask=None):
     """Max over seeds of the error at the last step, per kappa, against the rounding-level tolerance."""
@@ -211,6 +212,120 @@ def _converged(err_last, tol_conv, mask=None):
     if mask is not None:
         ok = ok | ~mask
     return bool(np.all(ok)), worst
+
+
+def judge_equality(out, presets, dtypes, c_round):
+    """Criterion (i): the largest rounding ratio, over every preset, step count and dtype, is at most ``c_round``."""
+    ratios = [out["ratio_steps"][p] for p in presets]
+    ratios += [out["ratio_dtype"][d][p] for d in dtypes for p in presets]
+    all_r = np.concatenate([np.ravel(a) for a in ratios])
+    max_ratio = float(np.nanmax(all_r)) if np.any(np.isfinite(all_r)) else math.nan
+    frac_pred = float(np.mean(np.isfinite(all_r)))
+    return bool(np.isfinite(max_ratio) and max_ratio <= c_round), max_ratio, frac_pred
+
+
+def judge_convergence(out, presets, dtypes, steps, kappas, tol_conv, r):
+    """Criterion (ii): the convergent presets at the last step, and Polar Express at its default steps on its
+    design range :math:`\\hat\\sigma_{\\min} \\ge 10^{-3}`."""
+    conv, ok_conv = {}, True
+    if steps[-1] >= 55:
+        for p in presets:
+            if NS_PRESETS[p].converges:
+                ok, worst = _converged(out["err_steps"][p][-1], tol_conv)
+                conv[p] = worst
+                ok_conv &= ok
+    else:
+        ok_conv = False
+    pe_ok, pe_worst, pe_mask = True, None, None
+    if "polar-express" in presets:
+        sched, scale = ns_schedule("polar-express")
+        sh_min = geometric_spectrum(kappas, r)[:, -1] / (scale * np.linalg.norm(geometric_spectrum(kappas, r), axis=-1))
+        pe_mask = sh_min >= 1e-3
+        pe_ok, pe_worst = _converged(out["err_dtype"]["float64"]["polar-express"], tol_conv, pe_mask) \
+            if "float64" in dtypes else (True, None)
+    return ok_conv, conv, pe_ok, pe_worst, pe_mask
+
+
+def judge_jordan_band(jordan_sv, steps_arr, lo, hi):
+    """Criterion (iii): Jordan's settled singular values in the band, last-step error >= 0.04."""
+    sv_out, phi, sig_dev = jordan_sv  # (Ks, Kk, S, r), (Ks, Kk, S, r), (Ks, Kk, S)
+    in_band = np.all((phi >= lo - 1e-12) & (phi <= hi + 1e-12), axis=-1)  # scalar orbit settled
+    settled = np.flip(np.logical_and.accumulate(np.flip(in_band, 0), axis=0), 0)
+    sel = settled[..., None] & np.ones(sv_out.shape, bool)
+    meas_lo = float(np.min(np.where(sel, sv_out, np.inf)))
+    meas_hi = float(np.max(np.where(sel, sv_out, -np.inf)))
+    k_settle = np.where(settled.any(0), steps_arr[np.argmax(settled, axis=0)], -1)
+    last_err = float(np.min(sig_dev[-1]))
+    band = dict(measured_lo=meas_lo, measured_hi=meas_hi, settle_step=k_settle, min_sigma_dev_last=last_err,
+                fraction_settled=float(np.mean(settled[-1])))
+    ok = bool(np.isfinite(meas_lo) and meas_lo >= lo - 1e-8 and meas_hi <= hi + 1e-8 and last_err >= 0.04)
+    return ok, band
+
+
+def negative_control(out, steps, tol_conv):
+    """Criterion (ii) applied to Jordan's coefficients (must fail)."""
+    j_ok, j_worst = _converged(out["err_steps"]["jordan"][-1], tol_conv)
+    return {
+        "setting": "criterion (ii) 'converges to Orth(M) at 60 steps' applied to Jordan's coefficients",
+        "verdict": bool(j_ok),
+        "measured": {"worst_error_last_step": j_worst},
+        "predicted": {"tolerance": tol_conv},
+        "verdict_text": (f"Jordan error at {steps[-1]} steps: max over kappa {float(np.max(j_worst)):.3g} vs "
+                         f"tolerance <= {float(np.max(tol_conv)):.2g}: "
+                         + ("converged (unexpected)" if j_ok else "does not converge, as expected")),
+    }
+
+
+def _check_args(presets, kappas, dtypes, steps, shape, seeds, backend, c_round, quick):
+    """Defaults and one-line errors for :func:`check_ns_error`'s arguments."""
+    if presets is None:
+        presets = tuple(NS_PRESETS)
+    presets = tuple(presets)
+    for p in presets:
+        if p not in NS_PRESETS:
+            raise ValueError(f"presets must be names from NS_PRESETS {sorted(NS_PRESETS)}, got {p!r}")
+    if kappas is None:
+        kappas = 10.0 ** np.arange(0, 9, 2 if quick else 1)
+    kappas = np.asarray(kappas, dtype=np.float64)
+    if kappas.ndim != 1 or kappas.size < 2 or np.any(kappas < 1) or np.any(np.diff(kappas) <= 0):
+        raise ValueError("kappas must be an increasing sequence of at least 2 condition numbers >= 1")
+    if dtypes is None:
+        dtypes = ("float64", "float32", "float16") + (("bfloat16",) if backend == "torch" else ())
+    dtypes = tuple(dtypes)
+    for d in dtypes:
+        if d not in ("float64", "float32", "float16", "bfloat16"):
+            raise ValueError(f"dtypes must be among float64, float32, float16, bfloat16; got {d!r}")
+    steps = tuple(STEPS_GRID if steps is None else steps)
+    if any((not isinstance(k, (int, np.integer))) or k < 1 for k in steps) or list(steps) != sorted(set(steps)):
+        raise ValueError(f"steps must be increasing positive integers, got {steps!r}")
+    shape = tuple(shape) if shape is not None else ((24, 12) if quick else (64, 32))
+    if len(shape) != 2 or min(shape) < 2:
+        raise ValueError(f"shape must be (m, n) with m, n >= 2, got {shape!r}")
+    seeds = int(seeds) if seeds is not None else (3 if quick else 8)
+    if seeds < 1:
+        raise ValueError(f"seeds must be >= 1, got {seeds}")
+    if not (isinstance(c_round, (int, float)) and c_round > 0):
+        raise ValueError(f"c_round must be a positive number, got {c_round!r}")
+    return presets, kappas, dtypes, steps, shape, seeds
+
+
+def _verdict_parts(max_ratio, frac_pred, ok_eq, c_round, conv, ok_conv, pe_ok, pe_worst, pe_mask, band, ok_band,
+                   lo, hi):
+    parts = [
+        f"(i) max |sigma - phi|/(N u A) = {max_ratio:.3g} <= c = {c_round:g} on {100 * frac_pred:.0f}% of "
+        f"matrices (the rest outside the first-order model): {'ok' if ok_eq else 'FAIL'}",
+        "(ii) convergent presets at the last step: "
+        + ", ".join(f"{p} {float(np.max(w)):.2g}" for p, w in conv.items())
+        + f" vs r u (1+kappa): {'ok' if ok_conv else 'FAIL'}",
+    ]
+    if pe_worst is not None:
+        parts.append(f"Polar Express 8 steps, sigma_min-hat >= 1e-3: max {float(np.max(pe_worst[pe_mask])):.2g}: "
+                     f"{'ok' if pe_ok else 'FAIL'}")
+    if band:
+        parts.append(f"(iii) Jordan settled sigma in [{band['measured_lo']:.4f}, {band['measured_hi']:.4f}] "
+                     f"within [{lo:.4f}, {hi:.4f}], last-step error >= {band['min_sigma_dev_last']:.3f}: "
+                     f"{'ok' if ok_band else 'FAIL'}")
+    return parts
 
 
 def check_ns_error(*, presets=None, kappas=None, dtypes=None, steps=None, shape=None, seeds=None,
@@ -292,116 +407,21 @@ def check_ns_error(*, presets=None, kappas=None, dtypes=None, steps=None, shape=
     True
     """
     rng = default_rng(rng)
-    if presets is None:
-        presets = tuple(NS_PRESETS)
-    presets = tuple(presets)
-    for p in presets:
-        if p not in NS_PRESETS:
-            raise ValueError(f"presets must be names from NS_PRESETS {sorted(NS_PRESETS)}, got {p!r}")
-    if kappas is None:
-        kappas = 10.0 ** np.arange(0, 9, 2 if quick else 1)
-    kappas = np.asarray(kappas, dtype=np.float64)
-    if kappas.ndim != 1 or kappas.size < 2 or np.any(kappas < 1) or np.any(np.diff(kappas) <= 0):
-        raise ValueError("kappas must be an increasing sequence of at least 2 condition numbers >= 1")
-    if dtypes is None:
-        dtypes = ("float64", "float32", "float16") + (("bfloat16",) if backend == "torch" else ())
-    dtypes = tuple(dtypes)
-    for d in dtypes:
-        if d not in ("float64", "float32", "float16", "bfloat16"):
-            raise ValueError(f"dtypes must be among float64, float32, float16, bfloat16; got {d!r}")
-    steps = tuple(STEPS_GRID if steps is None else steps)
-    if any((not isinstance(k, (int, np.integer))) or k < 1 for k in steps) or list(steps) != sorted(set(steps)):
-        raise ValueError(f"steps must be increasing positive integers, got {steps!r}")
-    shape = tuple(shape) if shape is not None else ((24, 12) if quick else (64, 32))
-    if len(shape) != 2 or min(shape) < 2:
-        raise ValueError(f"shape must be (m, n) with m, n >= 2, got {shape!r}")
-    seeds = int(seeds) if seeds is not None else (3 if quick else 8)
-    if seeds < 1:
-        raise ValueError(f"seeds must be >= 1, got {seeds}")
-    if not (isinstance(c_round, (int, float)) and c_round > 0):
-        raise ValueError(f"c_round must be a positive number, got {c_round!r}")
-
-    out, tol_conv, jordan_sv, M64 = _ns_error_core(
-        presets=presets, kappas=kappas, dtypes=dtypes, steps=steps, shape=shape, seeds=seeds,
-        backend=backend, c_round=c_round, rng=rng)
+    presets, kappas, dtypes, steps, shape, seeds = _check_args(presets, kappas, dtypes, steps, shape, seeds,
+                                                               backend, c_round, quick)
+    out, tol_conv, jordan_sv, M64 = measure_all(presets=presets, kappas=kappas, dtypes=dtypes, steps=steps,
+                                                shape=shape, seeds=seeds, backend=backend, rng=rng)
     r = min(shape)
     steps_arr = np.asarray(steps)
-
-    # (i) equality with the scalar composition, where the first-order rounding model applies
-    ratios = [out["ratio_steps"][p] for p in presets]
-    ratios += [out["ratio_dtype"][d][p] for d in dtypes for p in presets]
-    all_r = np.concatenate([np.ravel(a) for a in ratios])
-    max_ratio = float(np.nanmax(all_r)) if np.any(np.isfinite(all_r)) else math.nan
-    frac_pred = float(np.mean(np.isfinite(all_r)))
-    ok_eq = bool(np.isfinite(max_ratio) and max_ratio <= c_round)
-
-    # (ii) convergence of the convergent presets at the last step; Polar Express in its design range
-    conv = {}
-    ok_conv = True
-    if steps[-1] >= 55:
-        for p in presets:
-            if NS_PRESETS[p].converges:
-                ok, worst = _converged(out["err_steps"][p][-1], tol_conv)
-                conv[p] = worst
-                ok_conv &= ok
-    else:
-        ok_conv = False
-    pe_ok, pe_worst, pe_mask = True, None, None
-    if "polar-express" in presets:
-        sched, scale = ns_schedule("polar-express")
-        sh_min = geometric_spectrum(kappas, r)[:, -1] / (scale * np.linalg.norm(geometric_spectrum(kappas, r), axis=-1))
-        pe_mask = sh_min >= 1e-3
-        pe_ok, pe_worst = _converged(out["err_dtype"]["float64"]["polar-express"], tol_conv, pe_mask) \
-            if "float64" in dtypes else (True, None)
-
-    # (iii) Jordan band and non-convergence
     lo, hi, xc = jordan_band()
-    band = {}
-    ok_band = True
-    if "jordan" in presets:
-        sv_out, phi, sig_dev = jordan_sv  # (Ks, Kk, S, r), (Ks, Kk, S, r), (Ks, Kk, S)
-        in_band = np.all((phi >= lo - 1e-12) & (phi <= hi + 1e-12), axis=-1)  # scalar orbit settled
-        settled = np.flip(np.logical_and.accumulate(np.flip(in_band, 0), axis=0), 0)
-        sel = settled[..., None] & np.ones(sv_out.shape, bool)
-        meas_lo = float(np.min(np.where(sel, sv_out, np.inf)))
-        meas_hi = float(np.max(np.where(sel, sv_out, -np.inf)))
-        k_settle = np.where(settled.any(0), steps_arr[np.argmax(settled, axis=0)], -1)
-        last_err = float(np.min(sig_dev[-1]))
-        band = dict(measured_lo=meas_lo, measured_hi=meas_hi, settle_step=k_settle, min_sigma_dev_last=last_err,
-                    fraction_settled=float(np.mean(settled[-1])))
-        ok_band = bool(np.isfinite(meas_lo) and meas_lo >= lo - 1e-8 and meas_hi <= hi + 1e-8 and last_err >= 0.04)
-
+    ok_eq, max_ratio, frac_pred = judge_equality(out, presets, dtypes, c_round)                        # (i)
+    ok_conv, conv, pe_ok, pe_worst, pe_mask = judge_convergence(out, presets, dtypes, steps, kappas,
+                                                                tol_conv, r)                           # (ii)
+    ok_band, band = judge_jordan_band(jordan_sv, steps_arr, lo, hi) if "jordan" in presets else (True, {})  # (iii)
     verdict = ok_eq and ok_conv and pe_ok and ok_band
-
-    # negative control: the convergence criterion (ii) applied to Jordan's coefficients
-    if "jordan" in presets:
-        j_ok, j_worst = _converged(out["err_steps"]["jordan"][-1], tol_conv)
-        negative = {
-            "setting": "criterion (ii) 'converges to Orth(M) at 60 steps' applied to Jordan's coefficients",
-            "verdict": bool(j_ok),
-            "measured": {"worst_error_last_step": j_worst},
-            "predicted": {"tolerance": tol_conv},
-            "verdict_text": (f"Jordan error at {steps[-1]} steps: max over kappa {float(np.max(j_worst)):.3g} vs "
-                             f"tolerance <= {float(np.max(tol_conv)):.2g}: "
-                             + ("converged (unexpected)" if j_ok else "does not converge, as expected")),
-        }
-    else:
-        negative = None
-
-    parts = [
-        f"(i) max |sigma - phi|/(N u A) = {max_ratio:.3g} <= c = {c_round:g} on {100 * frac_pred:.0f}% of "
-        f"matrices (the rest outside the first-order model): {'ok' if ok_eq else 'FAIL'}",
-        "(ii) convergent presets at the last step: "
-        + ", ".join(f"{p} {float(np.max(w)):.2g}" for p, w in conv.items())
-        + f" vs r u (1+kappa): {'ok' if ok_conv else 'FAIL'}",
-    ]
-    if pe_worst is not None:
-        parts.append(f"Polar Express 8 steps, sigma_min-hat >= 1e-3: max {float(np.max(pe_worst[pe_mask])):.2g}: "
-                     f"{'ok' if pe_ok else 'FAIL'}")
-    if band:
-        parts.append(f"(iii) Jordan settled sigma in [{band['measured_lo']:.4f}, {band['measured_hi']:.4f}] "
-                     f"within [{lo:.4f}, {hi:.4f}], last-step error >= {band['min_sigma_dev_last']:.3f}: "
-                     f"{'ok' if ok_band else 'FAIL'}")
+    negative = negative_control(out, steps, tol_conv) if "jordan" in presets else None
+    parts = _verdict_parts(max_ratio, frac_pred, ok_eq, c_round, conv, ok_conv, pe_ok, pe_worst, pe_mask, band,
+                           ok_band, lo, hi)
 
     measured = {
         "kappa": kappas, "steps": steps_arr,
@@ -530,11 +550,9 @@ def plot_ns_error(result):
         lo, hi = float(band["lo"]), float(band["hi"])
         x = np.geomspace(1e-4, 1.0, 50)
         ks = np.arange(0, 31)
-        a_, b_, c_ = JORDAN_COEFFS
         traj = [x]
         for _ in ks[1:]:
-            xx = traj[-1]
-            traj.append(a_ * xx + b_ * xx**3 + c_ * xx**5)
+            traj.append(ns_scalar_map(traj[-1], [JORDAN_COEFFS]))
         traj = np.array(traj)
         d.axhspan(lo, hi, color=OKABE_ITO[4], alpha=0.22, linewidth=0)
         d.plot(ks, traj, color=OKABE_ITO[0], alpha=0.25, linewidth=0.6)
