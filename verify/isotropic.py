@@ -62,7 +62,8 @@ PREREGISTERED = dict(homog_margin=1e-3, quad_tol=1e-6, quartic_tol=1e-6, theory_
 
 __all__ = ["check_isotropic_curvature", "plot_isotropic_curvature", "sphere_power_moment", "PREREGISTERED",
            "solve_full_matrix", "alignment",
-           "solve_power_model", "quartic_stationary_point", "kink_certificate", "solve_kink_model"]
+           "solve_power_model", "quartic_stationary_point", "kink_certificate", "solve_kink_model",
+           "measure", "predict", "judge", "judge_negative"]
 
 
 # --- expectations over the sphere ------------------------------------------------------------------
@@ -420,6 +421,249 @@ def _pair_exponents(s, sigma):
     return ls / lsig
 
 
+# --- measure ---------------------------------------------------------------------------------------
+
+def measure_power(sigma, powers, c):
+    """(i)-(iii): the reduced optimum ``s_star`` per power, its solver info, the pair exponents, and the objective of
+    the best orthogonal (s = t 1) and best gradient-proportional (s = t sigma) updates for comparison."""
+    from scipy import optimize
+
+    n = sigma.size
+    sols, infos, expo = {}, {}, {}
+    for p in powers:
+        s, info = solve_power_model(sigma, p, c)
+        sols[p], infos[p], expo[p] = s, info, _pair_exponents(s, sigma)
+    gaps = {}
+    for p in powers:
+        F = _objective_power(sigma, p, c)
+        f_orth = optimize.minimize_scalar(lambda t: F(np.full(n, t))[0], bounds=(1e-6, 50), method="bounded",
+                                          options=dict(xatol=1e-12)).fun
+        f_grad = optimize.minimize_scalar(lambda t: F(t * sigma)[0], bounds=(1e-6, 50), method="bounded",
+                                          options=dict(xatol=1e-12)).fun
+        gaps[p] = {"F_opt": infos[p]["F"], "F_best_orthogonal": float(f_orth), "F_best_gradient": float(f_grad)}
+    return {"s_star": sols, "info": infos, "exponents": expo, "gaps": gaps}
+
+
+def measure_quartic(c):
+    """(iv): the SymPy gradient of the quartic objective against the seed's optimality condition (both forms), the
+    L-BFGS-B solution, the independent fixed-point solution, the relative residual and the pair exponents."""
+    import sympy as sp
+
+    nq = 5
+    sig_q = np.array([4.0, 2.0, 1.0, 0.5, 0.1])
+    ss = sp.symbols(f"s1:{nq + 1}", positive=True)
+    sg = sp.symbols(f"sigma1:{nq + 1}", positive=True)
+    cs = sp.symbols("c", positive=True)
+    S = sum(si**2 for si in ss)
+    Fq = -sum(a * b for a, b in zip(sg, ss)) + cs / (nq * (nq + 2)) * (S**2 + 2 * sum(si**4 for si in ss))
+    grads = [sp.diff(Fq, si) for si in ss]
+    cond = [-sg[i] + 4 * cs / (nq * (nq + 2)) * ss[i] * (S + 2 * ss[i] ** 2) for i in range(nq)]
+    sympy_ok = all(sp.expand(g - k) == 0 for g, k in zip(grads, cond))
+    # seed form: s_j^3 + D s_j = sigma_j / (8 c') with D = S/2
+    D = S / 2
+    seed_form_ok = all(sp.expand((ss[i] ** 3 + D * ss[i]) * 8 * cs / (nq * (nq + 2)) - (cond[i] + sg[i])) == 0
+                       for i in range(nq))
+    sq_num, _ = solve_power_model(sig_q, 4.0, c)
+    sq_fp = quartic_stationary_point(sig_q, c)
+    cond_f = sp.lambdify((ss, sg, cs), cond)
+    resid = np.abs(np.asarray(cond_f(tuple(sq_num), tuple(sig_q), c), float)) / sig_q
+    return {"sigma": sig_q, "s_numerical": sq_num, "s_fixed_point": sq_fp, "relative_residual": resid,
+            "pair_exponents": _pair_exponents(sq_num, sig_q), "sympy_gradient_equals_condition": bool(sympy_ok),
+            "seed_form_equals_condition": bool(seed_form_ok)}
+
+
+def measure_monte_carlo(rng, N):
+    """Monte Carlo means of :math:`\\|Q\\zeta\\|^p` (p = 4, 3, 1.5) next to the formulas, with their z-scores."""
+    s_mc = np.array([2.0, 1.3, 0.7, 0.4, 0.2])
+    mc = {}
+    for p in (4.0, 3.0, 1.5):
+        mean, se = sphere_monte_carlo(rng, s_mc, lambda r, p=p: r**p, N)
+        formula = sphere_power_moment(s_mc, p / 2)[0]
+        mc[f"p={p:g}"] = {"mc_mean": mean, "mc_se": se, "formula": formula, "z": (mean - formula) / se}
+    return mc, s_mc
+
+
+def measure_kinks(rng, sigma, slopes, N):
+    """(v): the LP certificate of :math:`\\tilde r\\mathbf 1` and the smoothed minimizer for each kink (A, B), on
+    ``N`` permutation-symmetrized sphere samples."""
+    W = _kink_samples(rng, sigma.size, N)
+    kink_res = {}
+    for A, B in slopes:
+        val, d = kink_certificate(sigma, A, B, W)
+        s_k = solve_kink_model(sigma, A, B, W)
+        kink_res[f"A={A:g},B={B:g}"] = {"lp_value": val, "direction": d, "s": s_k,
+                                         "max_dev_from_orth": float(np.max(np.abs(s_k - 1.0)))}
+    return kink_res, int(W.shape[0])
+
+
+def measure_full_matrix(rng, sigma, powers, c):
+    """(vi): the optimum over the whole matrix :math:`Q` for a :math:`G` with Haar singular vectors, its alignment
+    with them and its agreement with the reduced solution; and the anisotropic-curvature control."""
+    fm, fn = PREREGISTERED["full_shape"]
+    Ug, Vg = haar_orthonormal(rng, (fm, fn)), haar_orthonormal(rng, (fn, fn))
+    Gf = (Ug * sigma[:fn]) @ Vg.T
+    full = {}
+    for p in powers:
+        Qf, info = solve_full_matrix(Gf, p, c, rng=rng)
+        off, dg = alignment(Qf, Ug, Vg)
+        s_red, _ = solve_power_model(sigma[:fn], p, c)
+        full[f"p={p:g}"] = {"misalignment": off, "diag": dg, "s_reduced": s_red, "nit": info["nit"],
+                            "agreement": float(np.max(np.abs(dg - s_red) / s_red))}
+    d_aniso = 1.0 + PREREGISTERED["anisotropy"] * np.linspace(1.0, -1.0, fn)
+    Qa, _ = solve_full_matrix(Gf, 2.0, c, rng=rng, D=d_aniso / fn)
+    off_aniso, _ = alignment(Qa, Ug, Vg)
+    return full, {"G": Gf, "d": d_aniso, "Q": Qa, "misalignment": off_aniso}
+
+
+def measure(sigma, powers, kinks, kink_controls, c, N_mc, N_kink, rng):
+    """Everything the check measures, in the order the random streams are drawn (Monte Carlo, kink samples, whole
+    matrix)."""
+    power = measure_power(sigma, powers, c)
+    quartic = measure_quartic(c)
+    mc, s_mc = measure_monte_carlo(rng, N_mc)
+    kink, n_kink_samples = measure_kinks(rng, sigma, tuple(kinks) + tuple(kink_controls), N_kink)
+    full, aniso = measure_full_matrix(rng, sigma, powers, c)
+    return dict(power=power, quartic=quartic, mc=mc, s_mc=s_mc, kink=kink, n_kink_samples=n_kink_samples,
+                full=full, aniso=aniso)
+
+
+# --- predict ---------------------------------------------------------------------------------------
+
+#: theory.md §4.3's quartic example (n = 5, sigma = (4, 2, 1, 0.5, 0.1), c = 1).
+THEORY_MD_QUARTIC = np.array([2.1075, 1.4599, 0.9268, 0.5283, 0.1129])
+
+
+def predict_quadratic(sigma, c):
+    r"""(ii): :math:`s^* = n\sigma/(2c)`."""
+    return sigma.size * sigma / (2 * c)
+
+
+def predict_anisotropic(G, d, c):
+    r"""The control's closed form: :math:`Q^* = G\,\mathrm{diag}(d)^{-1}n/(2c)`."""
+    return G / d * G.shape[1] / (2.0 * c)
+
+
+def predict(sigma, c):
+    """What the claim predicts (the ``predicted`` record of the result)."""
+    return {
+        "p=2": {"s_star": predict_quadratic(sigma, c)},
+        "exponent_bounds": {"p>2": "< 1", "p=2": "= 1", "p<2": "> 1", "quartic": "[1/3, 1]"},
+        "quartic_condition": r"sigma_i = 4c/(n(n+2)) s_i (S + 2 s_i^2);  s_j^3 + D s_j propto sigma_j, D = S/2",
+        "quartic_theory_md_example": THEORY_MD_QUARTIC,
+        "theory_md_ratios_n4": {"p=4": np.array([1, .690, .439, .251]), "p=3": np.array([1, .617, .356, .191]),
+                                "p=2": np.array([1, .498, .250, .125]), "p=1.5": np.array([1, .406, .187, .090])},
+        "kink_orthogonal": {"s": np.ones(sigma.size), "lp_value": 0.0},
+    }
+
+
+# --- judge -----------------------------------------------------------------------------------------
+
+def _kink_orthogonal(k):
+    pre = PREREGISTERED
+    return k["lp_value"] >= -pre["lp_tol"] and k["max_dev_from_orth"] <= pre["kink_dev"]
+
+
+def judge(meas, pred, powers, kinks):
+    """Criteria (i)-(vi) of the docstring, each a bool, and ``verdict`` (all of them)."""
+    pre = PREREGISTERED
+    sols, expo = meas["power"]["s_star"], meas["power"]["exponents"]
+    hm = pre["homog_margin"]
+    s2_closed = pred["p=2"]["s_star"]
+    q = meas["quartic"]
+    sq_num, sq_fp, e_q = q["s_numerical"], q["s_fixed_point"], q["pair_exponents"]
+    j = dict(
+        super_ok=all(float(expo[p].max()) < 1 - hm and bool(np.all(np.diff(sols[p]) < 0)) for p in powers if p > 2),
+        quad_ok=bool(np.max(np.abs(sols[2.0] - s2_closed) / s2_closed) <= pre["quad_tol"]),
+        sub_ok=all(float(expo[p].min()) > 1 + hm and bool(np.all(np.diff(sols[p]) < 0)) for p in powers if p < 2),
+        quartic_ok=(q["sympy_gradient_equals_condition"] and q["seed_form_equals_condition"]
+                    and float(q["relative_residual"].max()) <= pre["quartic_tol"]
+                    and float(np.max(np.abs(sq_num - sq_fp) / sq_fp)) <= pre["quartic_tol"]
+                    and float(np.max(np.abs(sq_fp - pred["quartic_theory_md_example"]))) <= pre["theory_example_tol"]
+                    and float(e_q.min()) >= 1 / 3 - 1e-9 and float(e_q.max()) <= 1 + 1e-9),
+        mc_ok=all(abs(v["z"]) <= pre["mc_z"] for v in meas["mc"].values()),
+        kink_ok=all(_kink_orthogonal(meas["kink"][f"A={A:g},B={B:g}"]) for A, B in kinks),
+        full_ok=all(v["misalignment"] <= pre["align_tol"] and v["agreement"] <= pre["agree_tol"]
+                    and bool(np.all(v["diag"] > 0)) for v in meas["full"].values()),
+    )
+    j["verdict"] = all(j.values())
+    return j
+
+
+def judge_negative(meas, powers, kink_controls, c):
+    """The negative controls: the homogenization criterion at p < 2, the kink criterion at the control kinks and the
+    alignment criterion under anisotropic curvature; ``verdict`` is True if any of them (wrongly) holds."""
+    pre = PREREGISTERED
+    expo, kink_res, an = meas["power"]["exponents"], meas["kink"], meas["aniso"]
+    hm = pre["homog_margin"]
+    off_aniso = an["misalignment"]
+    Qa_closed = predict_anisotropic(an["G"], an["d"], c)
+    aniso_closed_err = float(np.linalg.norm(an["Q"] - Qa_closed) / np.linalg.norm(Qa_closed))
+    neg_homog = {p: bool(float(expo[p].max()) < 1 - hm) for p in powers if p < 2}
+    neg_kink = {f"A={A:g},B={B:g}": bool(_kink_orthogonal(kink_res[f"A={A:g},B={B:g}"])) for A, B in kink_controls}
+    return {
+        "setting": "homogenization criterion (i) at p < 2; orthogonality criterion (v) at the control kinks",
+        "verdict": any(neg_homog.values()) or any(neg_kink.values()) or off_aniso <= pre["align_tol"],
+        "measured": {"max_exponent": {f"p={p:g}": float(expo[p].max()) for p in neg_homog},
+                     "anisotropic_misalignment": off_aniso, "anisotropic_closed_form_error": aniso_closed_err,
+                     "kink": {k: {"lp_value": kink_res[k]["lp_value"], "s": kink_res[k]["s"]} for k in neg_kink}},
+        "verdict_text": "; ".join([f"p={p:g}: max e_ij = {float(expo[p].max()):.3f} (needs < 0.999) -> "
+                                   f"{'homogenizes' if v else 'does not homogenize'}" for p, v in neg_homog.items()]
+                                  + [f"kink {k}: LP value {kink_res[k]['lp_value']:.3g}, s* = "
+                                     f"{np.array2string(kink_res[k]['s'], precision=3)} -> "
+                                     f"{'orthogonal' if v else 'not orthogonal'}" for k, v in neg_kink.items()]
+                                  + [f"anisotropic curvature (+-{pre['anisotropy']:g}): misalignment {off_aniso:.2g} "
+                                     f"(aligned if <= {pre['align_tol']:g}; closed form G diag(d)^-1 n/(2c) matched to "
+                                     f"{aniso_closed_err:.1e}) -> "
+                                     + ("aligned (unexpected)" if off_aniso <= pre["align_tol"] else "not aligned")]),
+    }
+
+
+def _ok(flag):
+    return " ok" if flag else " FAIL"
+
+
+def verdict_text(meas, pred, j, powers, kinks):
+    """One clause per criterion, each ending in ok / FAIL."""
+    sols, expo = meas["power"]["s_star"], meas["power"]["exponents"]
+    s2_closed = pred["p=2"]["s_star"]
+    q = meas["quartic"]
+    sq_num, sq_fp = q["s_numerical"], q["s_fixed_point"]
+    kink_keys = [f"A={A:g},B={B:g}" for A, B in kinks]
+    return "; ".join([
+        "p>2 homogenizes: " + ", ".join(f"p={p:g} max e={float(expo[p].max()):.3f}" for p in powers if p > 2)
+        + _ok(j["super_ok"]),
+        f"p=2: s* = n sigma/(2c) to {float(np.max(np.abs(sols[2.0] - s2_closed) / s2_closed)):.1e}" + _ok(j["quad_ok"]),
+        "p<2 heterogenizes: " + ", ".join(f"p={p:g} min e={float(expo[p].min()):.3f}" for p in powers if p < 2)
+        + _ok(j["sub_ok"]),
+        f"quartic: sympy condition "
+        f"{'=' if q['sympy_gradient_equals_condition'] and q['seed_form_equals_condition'] else '!='} seed's, residual "
+        f"{float(q['relative_residual'].max()):.1e}, "
+        f"fixed-point route {float(np.max(np.abs(sq_num - sq_fp) / sq_fp)):.1e}"
+        + _ok(j["quartic_ok"]),
+        "MC |z| " + ", ".join(f"{k} {abs(v['z']):.2f}" for k, v in meas["mc"].items()) + _ok(j["mc_ok"]),
+        "whole-matrix optimum shares G's singular vectors: " + ", ".join(
+            f"{k} misalignment {v['misalignment']:.1e}, s vs reduced {v['agreement']:.1e}"
+            for k, v in meas["full"].items()) + _ok(j["full_ok"]),
+        "kink " + ", ".join(f"{k}: LP {v['lp_value']:.1e}, dev {v['max_dev_from_orth']:.1e}"
+                            for k, v in meas["kink"].items() if k in kink_keys) + _ok(j["kink_ok"]),
+    ])
+
+
+def _measured_record(meas, sigma, powers):
+    pw = meas["power"]
+    return {
+        "sigma": sigma,
+        "powers": np.asarray(powers),
+        "s_star": {f"p={p:g}": pw["s_star"][p] for p in powers},
+        "pair_exponents": {f"p={p:g}": pw["exponents"][p] for p in powers},
+        "objective_gaps": {f"p={p:g}": pw["gaps"][p] for p in powers},
+        "quartic": meas["quartic"],
+        "monte_carlo": meas["mc"],
+        "kink": meas["kink"],
+        "full_matrix": meas["full"],
+    }
+
+
 # --- the check -------------------------------------------------------------------------------------
 
 def check_isotropic_curvature(*, sigma=(4.0, 2.0, 1.0, 0.5), powers=(1.5, 2.0, 3.0, 4.0), kinks=((0.1, 100.0),),
@@ -491,8 +735,6 @@ def check_isotropic_curvature(*, sigma=(4.0, 2.0, 1.0, 0.5), powers=(1.5, 2.0, 3
     -------
     CheckResult
     """
-    import sympy as sp
-
     rng = default_rng(rng)
     sigma = np.asarray(sigma, dtype=np.float64)
     if sigma.ndim != 1 or sigma.size < 2 or np.any(sigma <= 0) or np.any(np.diff(sigma) >= 0):
@@ -500,164 +742,15 @@ def check_isotropic_curvature(*, sigma=(4.0, 2.0, 1.0, 0.5), powers=(1.5, 2.0, 3
     powers = tuple(float(p) for p in powers)
     if not (any(p > 2 for p in powers) and 2.0 in powers and any(p < 2 for p in powers)):
         raise ValueError("powers must include values above 2, exactly 2, and below 2")
-    n = sigma.size
     c = 1.0
     pre = PREREGISTERED
     N_mc = pre["n_mc_quick"] if quick else pre["n_mc"]
     N_kink = pre["n_kink_quick"] if quick else pre["n_kink"]
 
-    # (i)-(iii) power curvature
-    sols, infos, expo = {}, {}, {}
-    for p in powers:
-        s, info = solve_power_model(sigma, p, c)
-        sols[p], infos[p], expo[p] = s, info, _pair_exponents(s, sigma)
-    hm = pre["homog_margin"]
-    super_ok = all(float(expo[p].max()) < 1 - hm and bool(np.all(np.diff(sols[p]) < 0)) for p in powers if p > 2)
-    s2_closed = n * sigma / (2 * c)
-    quad_ok = bool(np.max(np.abs(sols[2.0] - s2_closed) / s2_closed) <= pre["quad_tol"])
-    sub_ok = all(float(expo[p].min()) > 1 + hm and bool(np.all(np.diff(sols[p]) < 0)) for p in powers if p < 2)
-
-    # best orthogonal (s = t 1) and best gradient-proportional (s = t sigma) for comparison
-    from scipy import optimize
-
-    gaps = {}
-    for p in powers:
-        F = _objective_power(sigma, p, c)
-        f_orth = optimize.minimize_scalar(lambda t: F(np.full(n, t))[0], bounds=(1e-6, 50), method="bounded",
-                                          options=dict(xatol=1e-12)).fun
-        f_grad = optimize.minimize_scalar(lambda t: F(t * sigma)[0], bounds=(1e-6, 50), method="bounded",
-                                          options=dict(xatol=1e-12)).fun
-        gaps[p] = {"F_opt": infos[p]["F"], "F_best_orthogonal": float(f_orth), "F_best_gradient": float(f_grad)}
-
-    # (iv) quartic: sympy optimality condition, numerical solution, independent solver, theory.md example
-    nq = 5
-    sig_q = np.array([4.0, 2.0, 1.0, 0.5, 0.1])
-    ss = sp.symbols(f"s1:{nq + 1}", positive=True)
-    sg = sp.symbols(f"sigma1:{nq + 1}", positive=True)
-    cs = sp.symbols("c", positive=True)
-    S = sum(si**2 for si in ss)
-    Fq = -sum(a * b for a, b in zip(sg, ss)) + cs / (nq * (nq + 2)) * (S**2 + 2 * sum(si**4 for si in ss))
-    grads = [sp.diff(Fq, si) for si in ss]
-    cond = [-sg[i] + 4 * cs / (nq * (nq + 2)) * ss[i] * (S + 2 * ss[i] ** 2) for i in range(nq)]
-    sympy_ok = all(sp.expand(g - k) == 0 for g, k in zip(grads, cond))
-    # seed form: s_j^3 + D s_j = sigma_j / (8 c') with D = S/2
-    D = S / 2
-    seed_form_ok = all(sp.expand((ss[i] ** 3 + D * ss[i]) * 8 * cs / (nq * (nq + 2)) - (cond[i] + sg[i])) == 0
-                       for i in range(nq))
-    sq_num, _ = solve_power_model(sig_q, 4.0, c)
-    sq_fp = quartic_stationary_point(sig_q, c)
-    cond_f = sp.lambdify((ss, sg, cs), cond)
-    resid = np.abs(np.asarray(cond_f(tuple(sq_num), tuple(sig_q), c), float)) / sig_q
-    theory_example = np.array([2.1075, 1.4599, 0.9268, 0.5283, 0.1129])
-    e_q = _pair_exponents(sq_num, sig_q)
-    quartic_ok = (sympy_ok and seed_form_ok and float(resid.max()) <= pre["quartic_tol"]
-                  and float(np.max(np.abs(sq_num - sq_fp) / sq_fp)) <= pre["quartic_tol"]
-                  and float(np.max(np.abs(sq_fp - theory_example))) <= pre["theory_example_tol"]
-                  and float(e_q.min()) >= 1 / 3 - 1e-9 and float(e_q.max()) <= 1 + 1e-9)
-
-    # Monte Carlo: the quartic formula (m = 7, n = 5 as in theory.md) and the quadrature formulas
-    s_mc = np.array([2.0, 1.3, 0.7, 0.4, 0.2])
-    mc = {}
-    for p in (4.0, 3.0, 1.5):
-        mean, se = sphere_monte_carlo(rng, s_mc, lambda r, p=p: r**p, N_mc)
-        formula = sphere_power_moment(s_mc, p / 2)[0]
-        mc[f"p={p:g}"] = {"mc_mean": mean, "mc_se": se, "formula": formula, "z": (mean - formula) / se}
-    mc_ok = all(abs(v["z"]) <= pre["mc_z"] for v in mc.values())
-
-    # (v) kink
-    W = _kink_samples(rng, n, N_kink)
-    kink_res = {}
-    for A, B in tuple(kinks) + tuple(kink_controls):
-        val, d = kink_certificate(sigma, A, B, W)
-        s_k = solve_kink_model(sigma, A, B, W)
-        kink_res[f"A={A:g},B={B:g}"] = {"lp_value": val, "direction": d, "s": s_k,
-                                         "max_dev_from_orth": float(np.max(np.abs(s_k - 1.0)))}
-
-    def kink_orth(key):
-        k = kink_res[key]
-        return k["lp_value"] >= -pre["lp_tol"] and k["max_dev_from_orth"] <= pre["kink_dev"]
-
-    kink_ok = all(kink_orth(f"A={A:g},B={B:g}") for A, B in kinks)
-
-    # (vi) the reduction, tested: optimize over the whole matrix, measure the alignment with G's singular vectors
-    fm, fn = pre["full_shape"]
-    Ug, Vg = haar_orthonormal(rng, (fm, fn)), haar_orthonormal(rng, (fn, fn))
-    Gf = (Ug * sigma[:fn]) @ Vg.T
-    full = {}
-    for p in powers:
-        Qf, info = solve_full_matrix(Gf, p, c, rng=rng)
-        off, dg = alignment(Qf, Ug, Vg)
-        s_red, _ = solve_power_model(sigma[:fn], p, c)
-        full[f"p={p:g}"] = {"misalignment": off, "diag": dg, "s_reduced": s_red, "nit": info["nit"],
-                            "agreement": float(np.max(np.abs(dg - s_red) / s_red))}
-    full_ok = all(v["misalignment"] <= pre["align_tol"] and v["agreement"] <= pre["agree_tol"]
-                  and bool(np.all(v["diag"] > 0)) for v in full.values())
-    d_aniso = 1.0 + pre["anisotropy"] * np.linspace(1.0, -1.0, fn)
-    Qa, _ = solve_full_matrix(Gf, 2.0, c, rng=rng, D=d_aniso / fn)
-    off_aniso, _ = alignment(Qa, Ug, Vg)
-    Qa_closed = Gf / d_aniso * fn / (2.0 * c)
-    aniso_closed_err = float(np.linalg.norm(Qa - Qa_closed) / np.linalg.norm(Qa_closed))
-    verdict = super_ok and quad_ok and sub_ok and quartic_ok and mc_ok and kink_ok and full_ok
-
-    # negative control: homogenization criterion on p < 2, orthogonality criterion at the control kinks
-    neg_homog = {p: bool(float(expo[p].max()) < 1 - hm) for p in powers if p < 2}
-    neg_kink = {f"A={A:g},B={B:g}": bool(kink_orth(f"A={A:g},B={B:g}")) for A, B in kink_controls}
-    negative = {
-        "setting": "homogenization criterion (i) at p < 2; orthogonality criterion (v) at the control kinks",
-        "verdict": any(neg_homog.values()) or any(neg_kink.values()) or off_aniso <= pre["align_tol"],
-        "measured": {"max_exponent": {f"p={p:g}": float(expo[p].max()) for p in neg_homog},
-                     "anisotropic_misalignment": off_aniso, "anisotropic_closed_form_error": aniso_closed_err,
-                     "kink": {k: {"lp_value": kink_res[k]["lp_value"], "s": kink_res[k]["s"]} for k in neg_kink}},
-        "verdict_text": "; ".join([f"p={p:g}: max e_ij = {float(expo[p].max()):.3f} (needs < 0.999) -> "
-                                   f"{'homogenizes' if v else 'does not homogenize'}" for p, v in neg_homog.items()]
-                                  + [f"kink {k}: LP value {kink_res[k]['lp_value']:.3g}, s* = "
-                                     f"{np.array2string(kink_res[k]['s'], precision=3)} -> "
-                                     f"{'orthogonal' if v else 'not orthogonal'}" for k, v in neg_kink.items()]
-                                  + [f"anisotropic curvature (+-{pre['anisotropy']:g}): misalignment {off_aniso:.2g} "
-                                     f"(aligned if <= {pre['align_tol']:g}; closed form G diag(d)^-1 n/(2c) matched to "
-                                     f"{aniso_closed_err:.1e}) -> "
-                                     + ("aligned (unexpected)" if off_aniso <= pre["align_tol"] else "not aligned")]),
-    }
-
-    text = "; ".join([
-        "p>2 homogenizes: " + ", ".join(f"p={p:g} max e={float(expo[p].max()):.3f}" for p in powers if p > 2)
-        + (" ok" if super_ok else " FAIL"),
-        f"p=2: s* = n sigma/(2c) to {float(np.max(np.abs(sols[2.0] - s2_closed) / s2_closed)):.1e}"
-        + (" ok" if quad_ok else " FAIL"),
-        "p<2 heterogenizes: " + ", ".join(f"p={p:g} min e={float(expo[p].min()):.3f}" for p in powers if p < 2)
-        + (" ok" if sub_ok else " FAIL"),
-        f"quartic: sympy condition {'=' if sympy_ok and seed_form_ok else '!='} seed's, residual "
-        f"{float(resid.max()):.1e}, fixed-point route {float(np.max(np.abs(sq_num - sq_fp) / sq_fp)):.1e}"
-        + (" ok" if quartic_ok else " FAIL"),
-        "MC |z| " + ", ".join(f"{k} {abs(v['z']):.2f}" for k, v in mc.items()) + (" ok" if mc_ok else " FAIL"),
-        "whole-matrix optimum shares G's singular vectors: " + ", ".join(
-            f"{k} misalignment {v['misalignment']:.1e}, s vs reduced {v['agreement']:.1e}" for k, v in full.items())
-        + (" ok" if full_ok else " FAIL"),
-        "kink " + ", ".join(f"{k}: LP {v['lp_value']:.1e}, dev {v['max_dev_from_orth']:.1e}" for k, v in kink_res.items()
-                            if k in [f"A={A:g},B={B:g}" for A, B in kinks]) + (" ok" if kink_ok else " FAIL"),
-    ])
-    measured = {
-        "sigma": sigma,
-        "powers": np.asarray(powers),
-        "s_star": {f"p={p:g}": sols[p] for p in powers},
-        "pair_exponents": {f"p={p:g}": expo[p] for p in powers},
-        "objective_gaps": {f"p={p:g}": gaps[p] for p in powers},
-        "quartic": {"sigma": sig_q, "s_numerical": sq_num, "s_fixed_point": sq_fp, "relative_residual": resid,
-                    "pair_exponents": e_q, "sympy_gradient_equals_condition": bool(sympy_ok),
-                    "seed_form_equals_condition": bool(seed_form_ok)},
-        "monte_carlo": mc,
-        "kink": kink_res,
-        "full_matrix": full,
-    }
-    predicted = {
-        "p=2": {"s_star": s2_closed},
-        "exponent_bounds": {"p>2": "< 1", "p=2": "= 1", "p<2": "> 1", "quartic": "[1/3, 1]"},
-        "quartic_condition": r"sigma_i = 4c/(n(n+2)) s_i (S + 2 s_i^2);  s_j^3 + D s_j propto sigma_j, D = S/2",
-        "quartic_theory_md_example": theory_example,
-        "theory_md_ratios_n4": {"p=4": np.array([1, .690, .439, .251]), "p=3": np.array([1, .617, .356, .191]),
-                                "p=2": np.array([1, .498, .250, .125]), "p=1.5": np.array([1, .406, .187, .090])},
-        "kink_orthogonal": {"s": np.ones(n), "lp_value": 0.0},
-    }
+    meas = measure(sigma, powers, kinks, kink_controls, c, N_mc, N_kink, rng)
+    pred = predict(sigma, c)
+    j = judge(meas, pred, powers, kinks)
+    negative = judge_negative(meas, powers, kink_controls, c)
     return CheckResult(
         name="isotropic_curvature",
         claim=("In the isotropic curvature model the optimal update keeps the gradient's singular vectors and "
@@ -672,16 +765,17 @@ def check_isotropic_curvature(*, sigma=(4.0, 2.0, 1.0, 0.5), powers=(1.5, 2.0, 3
                 "orthogonalization become optimal?'; theory.md §4.2–4.3; arXiv 2511.00674"),
         provenance=("seed text", "derived here"),
         kind="qualitative",
-        measured=measured,
-        predicted=predicted,
+        measured=_measured_record(meas, sigma, powers),
+        predicted=pred,
         fit=None,
-        verdict=bool(verdict),
-        verdict_text=text,
+        verdict=bool(j["verdict"]),
+        verdict_text=verdict_text(meas, pred, j, powers, kinks),
         negative_control=negative,
-        outcome=outcome(mechanism=bool(verdict) and not negative["verdict"]),
-        params=dict(preregistered=PREREGISTERED, sigma=sigma, powers=np.asarray(powers), c=c, kinks=[list(k) for k in kinks],
-                    kink_controls=[list(k) for k in kink_controls], r_tilde=1.0, n_mc=N_mc,
-                    n_kink_samples=int(W.shape[0]), quartic_sigma=sig_q, mc_singular_values=s_mc,
+        outcome=outcome(mechanism=bool(j["verdict"]) and not negative["verdict"]),
+        params=dict(preregistered=PREREGISTERED, sigma=sigma, powers=np.asarray(powers), c=c,
+                    kinks=[list(k) for k in kinks], kink_controls=[list(k) for k in kink_controls], r_tilde=1.0, n_mc=N_mc,
+                    n_kink_samples=meas["n_kink_samples"], quartic_sigma=meas["quartic"]["sigma"],
+                    mc_singular_values=meas["s_mc"],
                     quadrature="trapezoid in log t, step 0.05"),
         quick=bool(quick),
         notes=("The paper's exact hypotheses (growth condition, kink thresholds) were not read; p = 3, 4 and "
