@@ -122,3 +122,26 @@ def test_near_miss_controls_rejected(quick_result):
         assert not v["half_exponent_accepted"]
     assert quick_result.status == "pass"
     assert quick_result.params["preregistered"]["delta"] == quick_result.params["delta"]
+
+
+def test_measure_predict_judge_pieces_against_scipy():
+    """The split pieces: measure's ||dU|| against scipy's polar factors; judge's ratio is measured / bound."""
+    from verify.noise_amplification import judge, measure, predict
+
+    rng = np.random.default_rng(4)
+    kappas = np.array([1.0, 1e2, 1e3, 1e4])
+    levels = np.array([1e-2, 1.0])
+    kn = np.array([1e2])
+    meas = measure(rng, 6, 4, kappas, 1e-9, levels, kn, 3)
+    assert meas["dU"].shape == (4, 3) and meas["dU2"].shape == (2, 1, 3)
+    ref = np.linalg.norm(_scipy_polar(meas["G"] + meas["N"]) - _scipy_polar(meas["G"]), axis=(-2, -1))
+    np.testing.assert_allclose(meas["dU"], ref, rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(meas["N"], axis=(-2, -1)), 1e-9, rtol=1e-12)
+    # the noise sweep is scaled to rho * sigma_min(G) = rho / kappa (||G||_2 = 1)
+    np.testing.assert_allclose(np.linalg.norm(meas["N2"], axis=(-2, -1)), (levels[:, None, None] / kn[None, :, None])
+                               * np.ones((2, 1, 3)), rtol=1e-12)
+    pred = predict(meas, 6, 4, kappas, 1e2)
+    j = judge(meas, pred, kappas, 1e2, 0.1, np.random.default_rng(5))
+    np.testing.assert_allclose(j["ratio"][:12], (ref / pred["bnd"]).ravel(), rtol=1e-5)
+    assert j["ok_bound"] == bool(np.all(j["ratio"] <= 1.0))
+    assert j["near"]["half_bound_ratio_max"] == pytest.approx(2.0 * j["ratio"].max())

@@ -99,3 +99,31 @@ def test_plot(quick_result):
     fig = plot_ns_error(quick_result)
     assert isinstance(fig, Figure) and len(fig.axes) == 4
     assert all(ax.get_yscale() == "log" for ax in fig.axes[:3])
+
+
+def test_measure_predict_compare_pieces_against_a_hand_loop():
+    """The split pieces: measure's singular values and predict's phi both equal a hand-written composition."""
+    import array_api_compat.numpy as xp
+
+    from verify.ns_error import compare, measure, predict
+
+    rng = np.random.default_rng(3)
+    M = rng.standard_normal((2, 9, 5))
+    P_ref = np.stack([np.linalg.svd(A, full_matrices=False)[0] @ np.linalg.svd(A, full_matrices=False)[2]
+                      for A in M])
+    for preset, k in (("quintic", 7), ("jordan", 5), ("polar-express", 8)):
+        sched, scale = ns_schedule(preset, k)
+        s = np.linalg.svd(M, compute_uv=False)
+        x = s / (scale * np.linalg.norm(M, axis=(-2, -1))[:, None])
+        for a, b, c in sched:  # the expanded polynomial, written out here
+            x = a * x + b * x**3 + c * x**5
+        hand = np.sort(x, axis=-1)
+        meas = measure(xp, np.float64, M, P_ref, preset, k)
+        pred = predict(meas["M_st"], preset, k)
+        np.testing.assert_allclose(pred["phi"], hand, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(meas["sv_out"], hand, rtol=1e-10, atol=1e-12)
+        hand_err = np.sqrt(np.mean((x - 1.0) ** 2, axis=-1))
+        np.testing.assert_allclose(pred["pred_err"], hand_err, rtol=1e-10, atol=1e-14)
+        q = compare(meas, pred, "float64", M.shape)
+        assert q["ratio"].shape == (2,) and np.all(q["ratio"] <= 8.0)
+        np.testing.assert_allclose(q["sig_dev"], np.max(np.abs(hand - 1.0), axis=-1), rtol=1e-8, atol=1e-12)
