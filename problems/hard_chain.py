@@ -11,7 +11,7 @@ import numpy as np
 
 from .base import ProblemConstants, check_int, check_real, make_problem
 from .noise import draw
-from .noise_dominated import CHAIN_CONSTANTS, _design, _phi, _psi, delta_bar
+from .noise_dominated import CHAIN_CONSTANTS, chain_design, chain_phi, chain_psi, delta_bar
 
 __all__ = ["make_hard_chain"]
 
@@ -31,10 +31,10 @@ def _value(P, Xs):
     xp = P.xp
     u = _rows(P, Xs[0])
     prev = _prev(xp, u)
-    psp, _ = _psi(xp, prev)
-    psm, _ = _psi(xp, -prev)
-    php, _ = _phi(xp, u)
-    phm, _ = _phi(xp, -u)
+    psp, _ = chain_psi(xp, prev)
+    psm, _ = chain_psi(xp, -prev)
+    php, _ = chain_phi(xp, u)
+    phm, _ = chain_phi(xp, -u)
     return P.info["scale_f"] * xp.sum(psm * phm - psp * php, axis=(-2, -1))
 
 
@@ -42,15 +42,15 @@ def _grad_rows(P, X):
     xp = P.xp
     u = _rows(P, X)
     prev = _prev(xp, u)
-    psp, _ = _psi(xp, prev)
-    psm, _ = _psi(xp, -prev)
-    _, d_php = _phi(xp, u)
-    _, d_phm = _phi(xp, -u)
+    psp, _ = chain_psi(xp, prev)
+    psm, _ = chain_psi(xp, -prev)
+    _, d_php = chain_phi(xp, u)
+    _, d_phm = chain_phi(xp, -u)
     a = psm * d_phm + psp * d_php
-    _, d_psp = _psi(xp, u[..., :-1])
-    _, d_psm = _psi(xp, -u[..., :-1])
-    php, _ = _phi(xp, u[..., 1:])
-    phm, _ = _phi(xp, -u[..., 1:])
+    _, d_psp = chain_psi(xp, u[..., :-1])
+    _, d_psm = chain_psi(xp, -u[..., :-1])
+    php, _ = chain_phi(xp, u[..., 1:])
+    phm, _ = chain_phi(xp, -u[..., 1:])
     bb = xp.concat([d_psm * phm + d_psp * php, xp.zeros_like(u[..., :1])], axis=-1)
     return -P.info["scale_g"] * (a + bb), u
 
@@ -172,7 +172,7 @@ def make_hard_chain(T=10_000, *, r=2, sigma2=1.0, L=1.0, Delta=1.0, m=None, back
     Delta = check_real("Delta", Delta, lo=0.0, lo_open=True)
     m = max(r, 4) if m is None else check_int("m", m, lo=r)
     Lc = L / r
-    K, p, eps = _design(T, sigma2 / r, Lc, Delta / r)
+    K, p, eps = chain_design(T, sigma2 / r, Lc, Delta / r)
     if p > 0.5:
         raise ValueError(f"T={T} with sigma2={sigma2}, L={L}, Delta={Delta}, r={r} is not noise-dominated "
                          f"(p = {p:.3g} > 1/2); raise T or sigma2")

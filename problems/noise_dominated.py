@@ -13,7 +13,7 @@ from adago_theory.backend import backend_name
 from .base import ProblemConstants, check_int, check_real, check_rng, make_problem
 from .noise import draw
 
-__all__ = ["make_noise_dominated", "CHAIN_CONSTANTS"]
+__all__ = ["make_noise_dominated", "CHAIN_CONSTANTS", "chain_psi", "chain_phi", "chain_design", "delta_bar"]
 
 _SQRT_E = math.sqrt(math.e)
 _PHI_MAX = math.sqrt(2.0 * math.pi * math.e)
@@ -60,7 +60,7 @@ def _erfc(x):
     return cupyx.scipy.special.erfc(x)
 
 
-def _psi(xp, x):
+def chain_psi(xp, x):
     """(Psi, Psi') elementwise; exact zero where Psi underflows (2x-1 <= 0.03)."""
     t = 2.0 * x - 1.0
     pos = t > 0.03
@@ -70,7 +70,7 @@ def _psi(xp, x):
     return xp.where(pos, e, zero), xp.where(pos, 4.0 * e / (ts * ts * ts), zero)
 
 
-def _phi(xp, x):
+def chain_phi(xp, x):
     """(Phi, Phi') elementwise."""
     return 0.5 * _PHI_MAX * _erfc(-x / math.sqrt(2.0)), _SQRT_E * xp.exp(-0.5 * x * x)
 
@@ -87,25 +87,25 @@ def _chain(P, X):
 def _value(P, Xs):
     xp = P.xp
     u, prev = _chain(P, Xs[0])
-    psp, _ = _psi(xp, prev)
-    psm, _ = _psi(xp, -prev)
-    php, _ = _phi(xp, u)
-    phm, _ = _phi(xp, -u)
+    psp, _ = chain_psi(xp, prev)
+    psm, _ = chain_psi(xp, -prev)
+    php, _ = chain_phi(xp, u)
+    phm, _ = chain_phi(xp, -u)
     return P.info["scale_f"] * xp.sum(psm * phm - psp * php, axis=-1)
 
 
 def _grad_row(P, X):
     xp = P.xp
     u, prev = _chain(P, X)
-    psp, _ = _psi(xp, prev)
-    psm, _ = _psi(xp, -prev)
-    _, d_php = _phi(xp, u)
-    _, d_phm = _phi(xp, -u)
+    psp, _ = chain_psi(xp, prev)
+    psm, _ = chain_psi(xp, -prev)
+    _, d_php = chain_phi(xp, u)
+    _, d_phm = chain_phi(xp, -u)
     a = psm * d_phm + psp * d_php
-    _, d_psp = _psi(xp, u[:, :-1])
-    _, d_psm = _psi(xp, -u[:, :-1])
-    php, _ = _phi(xp, u[:, 1:])
-    phm, _ = _phi(xp, -u[:, 1:])
+    _, d_psp = chain_psi(xp, u[:, :-1])
+    _, d_psm = chain_psi(xp, -u[:, :-1])
+    php, _ = chain_phi(xp, u[:, 1:])
+    phm, _ = chain_phi(xp, -u[:, 1:])
     bb = xp.concat([d_psm * phm + d_psp * php, xp.zeros_like(u[:, :1])], axis=-1)
     return -P.info["scale_g"] * (a + bb), u
 
@@ -142,7 +142,7 @@ def _init(P, rng, runs):
     return (np.zeros((runs, m, n)),)
 
 
-def _design(T, sigma2, L, Delta):
+def chain_design(T, sigma2, L, Delta):
     """(K, p, eps): the largest gradient floor eps compatible with Delta, sigma2 and pT <= K/2."""
     g, l1 = CHAIN_CONSTANTS["gamma_inf"], CHAIN_CONSTANTS["ell1"]
 
@@ -303,7 +303,7 @@ def make_noise_dominated(T=10_000, *, sigma2=1.0, L=1.0, Delta=1.0, m=4, n=None,
     Delta = check_real("Delta", Delta, lo=0.0, lo_open=True)
     m = check_int("m", m, lo=1)
     check_rng(rng)                     # unused (deterministic instance), but validated like everywhere
-    K, p, eps = _design(T, sigma2, L, Delta)
+    K, p, eps = chain_design(T, sigma2, L, Delta)
     if p > 0.5:
         raise ValueError(f"T={T} with sigma2={sigma2}, L={L}, Delta={Delta} is not noise-dominated "
                          f"(p = {p:.3g} > 1/2); raise T or sigma2")

@@ -5,7 +5,7 @@ import importlib
 import numpy as np
 import pytest
 
-from adago_theory.app.bench.orth import _products_only
+from adago_theory.app.bench.orth import products_only
 
 orth_mod = importlib.import_module("adago_theory.orthogonalize")
 par_mod = importlib.import_module("adago_theory.parallel")
@@ -67,7 +67,7 @@ def test_newton_schulz_unchanged_by_chunking(monkeypatch):
 def test_products_only_is_the_step_products(shape):
     """The bench's ceiling helper computes (X X^T)^2 X on the wide orientation, matrix by matrix."""
     M = np.random.default_rng(2).standard_normal(shape)
-    got = _products_only(M, steps=2)
+    got = products_only(M, steps=2)
     for b in range(shape[0]):
         X = M[b].T if shape[-2] > shape[-1] else M[b]
         A = X @ X.T

@@ -15,17 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = {"pandas", "pyarrow", "matplotlib", "joblib", "sympy", "dask", "distributed", "tqdm", "scipy", "torch",
          "cupy", "sklearn"}
-#: Private names still imported across modules (rule 5), to be emptied; a new one fails the test.
-KNOWN_PRIVATE = {
-    ("adago_theory/app/bench/optim.py", "adago_theory.app.bench.orth._products_only"),
-    ("problems/hard_chain.py", "problems.noise_dominated._design"),
-    ("problems/hard_chain.py", "problems.noise_dominated._phi"),
-    ("problems/hard_chain.py", "problems.noise_dominated._psi"),
-    ("verify/__main__.py", "verify.runner._atomic_write_text"),
-    ("verify/claims.py", "verify.runner._atomic_write_text"),
-    ("verify/inexact_rate.py", "verify.adago_rate._instances"),
-    ("verify/namo_rate.py", "verify.adago_rate._instances"),
-}
+#: Private names still imported across modules (rule 5): none left; a new one fails the test.
+KNOWN_PRIVATE: set = set()
 
 
 def part(rel: Path) -> str:

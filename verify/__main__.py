@@ -102,12 +102,12 @@ def _run_mutants(args, prog):
         fig_path = save_figure(plot_kill_matrix(km), out / "kill_matrix")[0]
     print(f"kill matrix in {out / 'results.json'}" + (f" and {fig_path}" if fig_path else ""))
     if args.kill_page:
-        from .runner import _atomic_write_text
+        from .runner import atomic_write_text
 
         page = Path(args.kill_page)
         cmd = " ".join(["python -m verify --mutants"] + (["--quick"] if args.quick else []) + list(args.names)
                        + [f"--mutant {m}" for m in args.mutant] + [f"--out {args.out}", f"--kill-page {page}"])
-        _atomic_write_text(page, kill_page(km, commit=commit, figure=fig_path, relative_to=page.parent,
+        atomic_write_text(page, kill_page(km, commit=commit, figure=fig_path, relative_to=page.parent,
                                            command=cmd) + "\n")
         print(f"kill-matrix page written to {page}")
     return 1 if km["survivors"] else 0

@@ -49,7 +49,8 @@ from .fit import fit_rate_hierarchical, rate_verdict
 from .result import CheckResult
 
 __all__ = ["check_adago_rate", "plot_adago_rate", "adago_schedule", "adago_stochastic_bound",
-           "adago_stochastic_bound_expressions", "measure_adago", "PREREGISTERED", "RATE", "DELTA"]
+           "adago_stochastic_bound_expressions", "measure_adago", "least_squares_instances", "PREREGISTERED", "RATE",
+           "DELTA"]
 
 #: Thresholds and constants, fixed before any run (issue 11, item 6).  Changing one after seeing results needs
 #: a dated note on docs/derivations/adago_stochastic.md naming the run that prompted it.
@@ -188,7 +189,9 @@ def adago_stochastic_bound_expressions():
                         "sigma": sigma, "r": r, "gamma": gamma, "v0": v0, "x": x}}
 
 
-def _instances(g, n):
+def least_squares_instances(g, n):
+    r"""``n`` matrix least-squares instances (10 x 6, :math:`\kappa_A = 10`, the preregistered noise), one seed
+    each drawn from the generator ``g``; shared by the rate checks of AdaGO, NAMO and inexact AdaGO."""
     from problems import make_matrix_least_squares
 
     return [make_matrix_least_squares(10, 6, kappa_A=10.0, sigma2=PREREGISTERED["sigma2"],
@@ -319,7 +322,7 @@ def check_adago_rate(*, quick=False, rng=None, factories=None):
     g = default_rng(rng)
     mode = "quick" if quick else "full"
     Ts = np.array(P["horizons"][mode], dtype=np.int64)
-    probs = _instances(g, P["instances"])
+    probs = least_squares_instances(g, P["instances"])
     seeds = draw_seeds(g, P["seeds"][mode])
     noise_seed = int(g.integers(2**31 - 1))
     boot = np.random.default_rng(g.integers(2**63 - 1))

@@ -175,10 +175,10 @@ def write_claims(results, path, *, figures_dir=None, registry=None):
 
     A ``kill-matrix.md`` next to ``path`` (``python -m verify --mutants --kill-page``) is linked from the page.
     """
-    from .runner import _atomic_write_text
+    from .runner import atomic_write_text
 
     path = Path(path)
     kill = "kill-matrix.md" if (path.parent / "kill-matrix.md").is_file() else None
     text = claims_table(results, figures_dir=figures_dir, relative_to=path.parent, registry=registry, kill_page=kill)
-    _atomic_write_text(path, text)
+    atomic_write_text(path, text)
     return path

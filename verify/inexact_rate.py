@@ -25,7 +25,7 @@ from ._factories import resolve, uses
 from ._runs import draw_seeds, negative_control, no_minor_labels
 from ._stoch_rate import StackedLeastSquares
 from .adago_rate import PREREGISTERED as _RATE_PRE
-from .adago_rate import _instances, adago_schedule, measure_adago
+from .adago_rate import adago_schedule, least_squares_instances, measure_adago
 from .fit import fit_rate_hierarchical, hierarchical_resample, rate_verdict
 from .result import CheckResult
 
@@ -134,7 +134,7 @@ def check_inexact_rate(*, quick=False, rng=None, factories=None):
     g = default_rng(rng)
     mode = "quick" if quick else "full"
     Ts = np.array(Pre["horizons"][mode], dtype=np.int64)
-    probs = _instances(g, Pre["instances"])
+    probs = least_squares_instances(g, Pre["instances"])
     seeds = draw_seeds(g, Pre["seeds"][mode])
     noise_seed = int(g.integers(2**31 - 1))
     boot = np.random.default_rng(g.integers(2**63 - 1))

@@ -33,7 +33,7 @@ from adago_theory import default_rng
 from ._factories import resolve, uses
 from ._runs import draw_seeds, negative_control, no_minor_labels
 from ._stoch_rate import StackedLeastSquares, trajectories
-from .adago_rate import _instances
+from .adago_rate import least_squares_instances
 from .fit import fit_rate_hierarchical, rate_verdict
 from .result import CheckResult
 
@@ -104,7 +104,7 @@ def _check(which, quick, rng, factories):
     g = default_rng(rng)
     mode = "quick" if quick else "full"
     Ts = np.array(Pre["horizons"][mode], dtype=np.int64)
-    probs = _instances(g, Pre["instances"])
+    probs = least_squares_instances(g, Pre["instances"])
     seeds = draw_seeds(g, Pre["seeds"][mode])
     noise_seed = int(g.integers(2**31 - 1))
     boot = np.random.default_rng(g.integers(2**63 - 1))

@@ -44,7 +44,7 @@ import numpy as np
 from .result import CheckResult, to_jsonable
 
 __all__ = ["run_checks", "run_one", "ResultsMismatchError", "load_results", "write_results", "summary_table", "verbose_records",
-           "applicability", "git_commit", "RESULTS_SCHEMA", "STATUSES", "LEGEND"]
+           "applicability", "git_commit", "atomic_write_text", "RESULTS_SCHEMA", "STATUSES", "LEGEND"]
 
 RESULTS_SCHEMA = "adago-theory/verify-results/1"
 
@@ -104,7 +104,9 @@ def git_commit(path=None):
         return {"sha": None, "dirty": None}
 
 
-def _atomic_write_text(path: Path, text: str):
+def atomic_write_text(path: Path, text: str):
+    """Write ``text`` to ``path`` through a temporary file in the same folder and an atomic rename (a reader
+    sees the old file or the new one, never a part); creates the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
@@ -182,7 +184,7 @@ def write_results(out_dir, entries, *, merge=True, substitutions=None, not_appli
     doc["not_applicable"] = na
     doc.update(extra or {})
     doc["checks"].update(entries)
-    _atomic_write_text(path, _dumps(doc))
+    atomic_write_text(path, _dumps(doc))
     return path
 
 

@@ -152,11 +152,11 @@ def bench_optim(*, backend="numpy", quick=False, file=None, dtype="float64", rep
     ceiling = None
     if backend == "numpy" and not quick:
         # the Newton-Schulz products of Muon's 64-run step alone (no element-wise work, no momentum)
-        from .orth import _products_only
+        from .orth import products_only
 
         m, n = SHAPES[-1]
         Mc = make_array((LOOP_RUNS, m, n), backend=backend, dtype=dtype, rng=3)
-        t_c = _time_steps(lambda st: (_products_only(Mc), None)[1], None, min_time=min_time, repeat=repeat,
+        t_c = _time_steps(lambda st: (products_only(Mc), None)[1], None, min_time=min_time, repeat=repeat,
                           sync_like=lambda st: Mc)
         ceiling = (f"{LOOP_RUNS}x{m}x{n}", ns_flops((LOOP_RUNS, m, n), 5) / t_c / 1e9)
     probes.append(matmul_rate(backend=backend, dtype=dtype, n=mm_n, repeat=mm_rep))

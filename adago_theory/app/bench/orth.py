@@ -19,7 +19,7 @@ from adago_theory.backend import to_numpy
 from .tools import machine_summary, make_array, matmul_rate, ns_flops, require_backend, time_call
 from adago_theory.orthogonalize import NS_PRESETS, orthogonalize
 
-__all__ = ["bench_orth"]
+__all__ = ["bench_orth", "products_only"]
 
 CPU_SHAPES = [(1024, 512), (2048, 2048), (1024, 50, 30), (256, 256, 128)]
 GPU_SHAPES = [(1024, 512), (2048, 2048), (4096, 50, 30), (256, 256, 128)]
@@ -62,7 +62,7 @@ def _torch_ns(X, steps, coeffs):
 _SCRATCH = {}
 
 
-def _products_only(M, steps=5):
+def products_only(M, steps=5):
     """The three stacked products of each Newton–Schulz step and nothing else (NumPy batches).
 
     Same chunks, threads and BLAS settings as the NumPy kernel, buffers reused per thread as there;
@@ -154,7 +154,7 @@ def bench_orth(*, backend="numpy", quick=False, file=None, repeat=None):
                 tgt = f">= {need:.0%} of rate: {'PASS' if ok else 'MISS'}"
         emit("newton-schulz/jordan x5", t, _rel_err(f_ns(), P), tgt)
         if small_batch and backend == "numpy" and not quick:
-            t_p = time_call(lambda: _products_only(M), repeat=rep)
+            t_p = time_call(lambda: products_only(M), repeat=rep)
             emit("stacked products only", t_p, float("nan"),
                  f"BLAS ceiling for the row above: it runs at {t_p / t:.0%} of this")
 
