@@ -126,3 +126,29 @@ def test_solve_full_matrix_against_closed_forms():
     d = np.array([0.5, 0.3, 0.2])
     Q, _ = solve_full_matrix(G, 2.0, 1.0, rng=rng, D=d)
     np.testing.assert_allclose(Q, G / d / 2.0, rtol=1e-7, atol=1e-9)
+
+
+def test_predict_and_judge_pieces():
+    """predict: the p = 2 closed form n sigma/(2c) and the anisotropic optimum G diag(d)^-1 n/(2c) by hand; judge:
+    the criteria hold on the measured power solutions and fail when s*(p=3) is made proportional to sigma."""
+    from verify.isotropic import measure_power, predict, predict_anisotropic
+
+    sigma = np.array([4.0, 2.0, 1.0, 0.5])
+    pred = predict(sigma, 1.0)
+    np.testing.assert_allclose(pred["p=2"]["s_star"], [8.0, 4.0, 2.0, 1.0])
+    G = np.arange(1.0, 7.0).reshape(3, 2)
+    d = np.array([0.9, 1.1])
+    np.testing.assert_allclose(predict_anisotropic(G, d, 2.0), G / d / 2.0)  # n = 2, c = 2
+
+    from verify import isotropic as iso
+
+    powers = (1.5, 2.0, 3.0, 4.0)
+    pw = measure_power(sigma, powers, 1.0)
+    hm = iso.PREREGISTERED["homog_margin"]
+    assert max(pw["exponents"][3.0]) < 1 - hm and min(pw["exponents"][1.5]) > 1 + hm
+    meas = {"power": pw, "quartic": iso.measure_quartic(1.0), "mc": {}, "kink": {}, "full": {}}
+    j = iso.judge(meas, pred, powers, kinks=())
+    assert j["verdict"] and j["super_ok"] and j["quad_ok"] and j["sub_ok"] and j["quartic_ok"]
+    pw_bad = dict(pw, s_star={**pw["s_star"], 3.0: sigma.copy()}, exponents={**pw["exponents"], 3.0: np.ones(6)})
+    j_bad = iso.judge(dict(meas, power=pw_bad), pred, powers, kinks=())
+    assert not j_bad["super_ok"] and not j_bad["verdict"] and j_bad["quad_ok"]

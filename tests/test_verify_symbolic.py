@@ -90,3 +90,43 @@ def test_near_misses_rejected_and_true_statements_accepted(quick_result):
     s = E["symbols"]
     assert sp.simplify(E["difference"] - s["L"] * s["eta"] ** 2 / (2 * s["eps"] * s["T"])) == 0
     assert quick_result.status == "pass"
+
+
+def test_judge_rejects_a_perturbed_fact_and_only_that_one():
+    """measure / predict / judge: every fact holds; a wrong exact constant or a shifted cross-check fails exactly
+    its own fact."""
+    import sympy as sp
+
+    from verify.symbolic import judge, measure_constants, measure_ns, predict
+
+    meas = measure_ns()
+    cm, (lhs, rhs) = measure_constants(np.random.default_rng(0), quick=True)
+    meas.update(cm)
+    pred = predict()
+    assert set(pred) == set(meas)
+    holds = judge(meas, pred)
+    assert all(holds.values()), [k for k, v in holds.items() if not v]
+
+    pred["jordan_p1"]["exact"] = sp.Rational(7, 10)
+    pred["polargrad_step"]["exact"] = (pred["polargrad_step"]["exact"][0] * 2, pred["polargrad_step"]["exact"][1])
+    # the exact band against the numpy route of verify.ns_error, which must agree to 1e-12
+    meas["jordan_band"]["numpy_route"] = [meas["jordan_band"]["numpy_route"][0] + 1e-9,
+                                          meas["jordan_band"]["numpy_route"][1]]
+    bad = judge(meas, pred)
+    assert {k for k, v in bad.items() if not v} == {"jordan_p1", "polargrad_step", "jordan_band"}
+
+
+def test_jordan_cycle_against_a_hand_loop():
+    """The 4-cycle measured through ns_scalar_map equals a plain polynomial loop to rounding."""
+    from verify.symbolic import measure_ns
+
+    a, b, c = 3.4445, -4.7750, 2.0315
+    t = 1.0
+    for _ in range(4000):
+        t = a * t + b * t**3 + c * t**5
+    cyc = []
+    for _ in range(4):
+        cyc.append(t)
+        t = a * t + b * t**3 + c * t**5
+    got = measure_ns()["jordan_attracting_4_cycle"]["value"]
+    np.testing.assert_allclose(got[:4], sorted(cyc), rtol=1e-13)
