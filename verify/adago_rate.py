@@ -49,7 +49,7 @@ from .fit import fit_rate_hierarchical, rate_verdict
 from .result import CheckResult
 
 __all__ = ["check_adago_rate", "plot_adago_rate", "adago_schedule", "adago_stochastic_bound",
-           "adago_stochastic_bound_expressions", "measure_adago", "least_squares_instances", "PREREGISTERED", "RATE",
+           "adago_stochastic_bound_expressions", "measure_adago", "least_squares_instances", "rate_setup", "PREREGISTERED", "RATE",
            "DELTA"]
 
 #: Thresholds and constants, fixed before any run (issue 11, item 6).  Changing one after seeing results needs
@@ -196,6 +196,29 @@ def least_squares_instances(g, n):
 
     return [make_matrix_least_squares(10, 6, kappa_A=10.0, sigma2=PREREGISTERED["sigma2"],
                                       rng=int(g.integers(2**31 - 1))) for _ in range(n)]
+
+
+def rate_setup(pre, quick, rng, factories):
+    """The preamble of the stochastic rate checks (AdaGO, NAMO, inexact AdaGO), in one draw order from ``rng``:
+    ``F`` (factories), ``g``, ``Ts`` (horizons of the mode), ``probs`` (:func:`least_squares_instances`),
+    ``seeds``, ``noise_seed``, ``boot`` (the bootstrap generator), ``oracle`` (the stacked problem),
+    ``L_op``, ``sigma`` and ``Delta`` (mean initial gap over the runs), from ``pre`` (a check's
+    ``PREREGISTERED``: ``horizons``, ``instances``, ``seeds``)."""
+    from types import SimpleNamespace
+
+    F = resolve(factories)
+    g = default_rng(rng)
+    mode = "quick" if quick else "full"
+    Ts = np.array(pre["horizons"][mode], dtype=np.int64)
+    probs = least_squares_instances(g, pre["instances"])
+    seeds = draw_seeds(g, pre["seeds"][mode])
+    noise_seed = int(g.integers(2**31 - 1))
+    boot = np.random.default_rng(g.integers(2**63 - 1))
+    oracle = StackedLeastSquares(probs, seeds)
+    return SimpleNamespace(F=F, g=g, mode=mode, Ts=Ts, probs=probs, seeds=seeds, noise_seed=noise_seed, boot=boot,
+                           oracle=oracle, L_op=float(probs[0].constants.L_op),
+                           sigma=math.sqrt(float(probs[0].constants.sigma2)),
+                           Delta=float(np.mean(oracle.value(oracle.X0) - oracle.f_star)))
 
 
 def measure_adago(make_opt, oracle, horizons, sched, *, noise_seed):

@@ -19,13 +19,10 @@ import time
 
 import numpy as np
 
-from adago_theory import default_rng
-
-from ._factories import resolve, uses
+from ._factories import uses
 from ._runs import draw_seeds, negative_control, no_minor_labels
-from ._stoch_rate import StackedLeastSquares
 from .adago_rate import PREREGISTERED as _RATE_PRE
-from .adago_rate import adago_schedule, least_squares_instances, measure_adago
+from .adago_rate import adago_schedule, measure_adago, rate_setup
 from .fit import fit_rate_hierarchical, hierarchical_resample, rate_verdict
 from .result import CheckResult
 
@@ -130,17 +127,9 @@ def check_inexact_rate(*, quick=False, rng=None, factories=None):
     """
     t_start = time.perf_counter()
     Pre = PREREGISTERED
-    F = resolve(factories)
-    g = default_rng(rng)
-    mode = "quick" if quick else "full"
-    Ts = np.array(Pre["horizons"][mode], dtype=np.int64)
-    probs = least_squares_instances(g, Pre["instances"])
-    seeds = draw_seeds(g, Pre["seeds"][mode])
-    noise_seed = int(g.integers(2**31 - 1))
-    boot = np.random.default_rng(g.integers(2**63 - 1))
-    oracle = StackedLeastSquares(probs, seeds)
-    L_op, sigma = float(probs[0].constants.L_op), math.sqrt(float(probs[0].constants.sigma2))
-    Delta = float(np.mean(oracle.value(oracle.X0) - oracle.f_star))
+    su = rate_setup(Pre, quick, rng, factories)
+    F, g, mode, Ts, seeds = su.F, su.g, su.mode, su.Ts, su.seeds
+    noise_seed, boot, oracle, L_op, sigma, Delta = su.noise_seed, su.boot, su.oracle, su.L_op, su.sigma, su.Delta
 
     def sched(T):
         return adago_schedule(T, Delta=Delta, L_op=L_op, sigma=sigma)

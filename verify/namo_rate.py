@@ -28,12 +28,10 @@ import time
 
 import numpy as np
 
-from adago_theory import default_rng
-
-from ._factories import resolve, uses
-from ._runs import draw_seeds, negative_control, no_minor_labels
-from ._stoch_rate import StackedLeastSquares, trajectories
-from .adago_rate import least_squares_instances
+from ._factories import uses
+from ._runs import negative_control, no_minor_labels
+from ._stoch_rate import trajectories
+from .adago_rate import rate_setup
 from .fit import fit_rate_hierarchical, rate_verdict
 from .result import CheckResult
 
@@ -100,17 +98,9 @@ def _measure(make_opt, oracle, Ts, sched, noise_seed):
 def _check(which, quick, rng, factories):
     t_start = time.perf_counter()
     Pre = PREREGISTERED
-    F = resolve(factories)
-    g = default_rng(rng)
-    mode = "quick" if quick else "full"
-    Ts = np.array(Pre["horizons"][mode], dtype=np.int64)
-    probs = least_squares_instances(g, Pre["instances"])
-    seeds = draw_seeds(g, Pre["seeds"][mode])
-    noise_seed = int(g.integers(2**31 - 1))
-    boot = np.random.default_rng(g.integers(2**63 - 1))
-    oracle = StackedLeastSquares(probs, seeds)
-    L_op, sigma = float(probs[0].constants.L_op), math.sqrt(float(probs[0].constants.sigma2))
-    Delta = float(np.mean(oracle.value(oracle.X0) - oracle.f_star))
+    su = rate_setup(Pre, quick, rng, factories)
+    F, Ts, seeds = su.F, su.Ts, su.seeds
+    noise_seed, boot, oracle, L_op, sigma, Delta = su.noise_seed, su.boot, su.oracle, su.L_op, su.sigma, su.Delta
     m, n = oracle.shape
 
     def sched(T):
