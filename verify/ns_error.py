@@ -460,8 +460,9 @@ def check_ns_error(*, presets=None, kappas=None, dtypes=None, steps=None, shape=
         verdict_text="; ".join(parts),
         negative_control=negative,
         outcome="pass" if verdict and not (negative or {}).get("verdict", False) else "fail",
-        params=dict(preregistered=PREREGISTERED, presets=list(presets), kappas=kappas, dtypes=list(dtypes), steps=steps_arr, shape=list(shape),
-                    seeds=seeds, backend=backend, c_round=float(c_round), predictable_level=PREDICTABLE_LEVEL,
+        params=dict(preregistered=PREREGISTERED, presets=list(presets), kappas=kappas, dtypes=list(dtypes),
+                    steps=steps_arr, shape=list(shape), seeds=seeds, backend=backend, c_round=float(c_round),
+                    predictable_level=PREDICTABLE_LEVEL,
                     spectrum="geometric 1 .. 1/kappa", reference="float64 SVD polar factor of the float64 matrix"),
         quick=bool(quick),
         notes=("The rounding constant c and the predictability level 1e-2 are our choices (the sources give "
