@@ -198,3 +198,23 @@ def test_hierarchical_fit_window_and_bad_input():
         fit_rate_hierarchical(T, G[0], rng=0)
     with pytest.raises(ValueError, match="n_resamples"):
         fit_rate_hierarchical(T, G, n_resamples=10)
+
+
+def test_loglog_fit_recovers_an_exact_power_law_and_refuses_bad_input():
+    """One home for the log-log fit of a table of means (also used by the sweep plot's rate fits)."""
+    from verify.fit import loglog_fit
+
+    x = np.array([10.0, 30.0, 100.0, 300.0, 1000.0])
+    r = loglog_fit(x, 3.0 * x ** -0.25)
+    assert abs(r["slope"] + 0.25) < 1e-12 and abs(r["theil_slope"] + 0.25) < 1e-12
+    assert abs(r["intercept"] - np.log(3.0)) < 1e-12 and r["stderr"] < 1e-12
+    assert r["theil_low"] <= r["slope"] <= r["theil_high"]
+    two = loglog_fit([10.0, 100.0], [1.0, 0.5])        # two points: the slope through them, no interval
+    assert abs(two["slope"] - np.log(0.5) / np.log(10.0)) < 1e-12
+    assert np.isnan(two["stderr"]) and np.isnan(two["theil_low"]) and np.isnan(two["theil_high"])
+    noisy = 2.0 * x ** -0.5 * np.exp(np.array([0.05, -0.03, 0.02, -0.04, 0.01]))
+    b_hand = np.polyfit(np.log(x), np.log(noisy), 1)[0]   # independent OLS
+    assert abs(loglog_fit(x, noisy)["slope"] - b_hand) < 1e-12
+    for bad in ([1.0, -1.0, 2.0, 3.0, 4.0], [1.0, 2.0]):
+        with pytest.raises(ValueError):
+            loglog_fit(x, bad)

@@ -33,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = ["RateFit", "fit_rate", "fit_rate_hierarchical", "hierarchical_resample", "local_slopes", "ols_slope",
-           "rate_verdict"]
+           "loglog_fit", "rate_verdict"]
 
 _STATISTICS = ("mean", "rms", "geomean", "median")
 _BOOT_METHODS = ("percentile", "basic", "BCa")
@@ -174,6 +174,61 @@ def ols_slope(x, Y):
     xc = x - x.mean()
     yc = Y - Y.mean(axis=-1, keepdims=True)
     return (yc @ xc) / (xc @ xc)
+
+
+def loglog_fit(x, y, *, confidence=0.95):
+    r"""Fit :math:`y \approx C x^{b}` to one value per abscissa: OLS and Theil–Sen slopes in log–log.
+
+    The recipe of ``toolkits.md`` §8 for a table of means (one :math:`y` per horizon); with seeds at every
+    horizon use :func:`fit_rate` (bootstrap over seeds) instead.
+
+    .. math:: \log y_k = \log C + b \log x_k
+
+    Parameters
+    ----------
+    x, y : array_like, shape (K,)
+        Positive abscissae (strictly increasing) and positive values, :math:`K \ge 2`.
+    confidence : float
+        Level of the Theil–Sen interval.
+
+    Returns
+    -------
+    dict
+        ``slope``, ``stderr``, ``intercept`` (OLS; with two points the slope through them and ``stderr`` NaN),
+        ``theil_slope``, ``theil_low``, ``theil_high`` (Theil–Sen; the interval is NaN with two points, where
+        none exists).
+
+    Raises
+    ------
+    ValueError
+        Shapes differ, fewer than two points, or a value that is not positive and finite.
+
+    Examples
+    --------
+    >>> r = loglog_fit([10, 100, 1000], [1.0, 0.1, 0.01])
+    >>> round(r["slope"], 12), round(r["theil_slope"], 12)
+    (-1.0, -1.0)
+    """
+    from scipy import stats
+
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1 or x.size < 2:
+        raise ValueError(f"x and y must be 1-d of the same length >= 2, got shapes {x.shape} and {y.shape}")
+    if not (np.all(np.isfinite(x)) and np.all(x > 0) and np.all(np.isfinite(y)) and np.all(y > 0)):
+        raise ValueError("x and y must be positive and finite for a log-log fit")
+    lx, ly = np.log(x), np.log(y)
+    if x.size >= 3:
+        lr = stats.linregress(lx, ly)
+        out = {"slope": float(lr.slope), "stderr": float(lr.stderr), "intercept": float(lr.intercept)}
+    else:
+        b = float((ly[1] - ly[0]) / (lx[1] - lx[0]))
+        out = {"slope": b, "stderr": math.nan, "intercept": float(ly[0] - b * lx[0])}
+    ts = stats.theilslopes(ly, lx, alpha=confidence)
+    out.update(theil_slope=float(ts.slope), theil_low=float(ts.low_slope), theil_high=float(ts.high_slope))
+    if x.size < 3:
+        out.update(theil_low=math.nan, theil_high=math.nan)
+    return out
 
 
 def _aggregate(G, statistic, axis=-2):

@@ -132,7 +132,8 @@ def fit_rates(df, metric: str, *, statistic: str = "final"):
         Unknown metric or statistic.
     """
     import pandas as pd
-    from scipy import stats
+
+    from verify.fit import loglog_fit
 
     if metric not in df.columns:
         raise ValueError(f"metric must be one of {', '.join(metric_columns(df))}, got {metric!r}")
@@ -149,17 +150,7 @@ def fit_rates(df, metric: str, *, statistic: str = "final"):
                "T_min": int(yT.index.min()),
                "T_max": int(yT.index.max())}
         if len(yT) >= 2 and np.all(yT.values > 0) and np.all(np.isfinite(yT.values)):
-            x, y = np.log(yT.index.values.astype(float)), np.log(yT.values)
-            lr = stats.linregress(x, y) if len(yT) >= 3 else None
-            if lr is None:
-                slope = (y[1] - y[0]) / (x[1] - x[0])
-                row.update(slope=slope, stderr=np.nan, intercept=y[0] - slope * x[0])
-            else:
-                row.update(slope=lr.slope, stderr=lr.stderr, intercept=lr.intercept)
-            ts = stats.theilslopes(y, x, alpha=0.95)
-            row.update(theil_slope=ts.slope, theil_low=ts.low_slope, theil_high=ts.high_slope)
-            if len(yT) < 3:  # two points: the "interval" collapses to the slope; there is none
-                row.update(theil_low=np.nan, theil_high=np.nan)
+            row.update(loglog_fit(yT.index.values.astype(float), yT.values))
         elif len(yT) >= 2:
             row.update(slope=np.nan, stderr=np.nan, intercept=np.nan, theil_slope=np.nan, theil_low=np.nan,
                        theil_high=np.nan)
