@@ -207,7 +207,7 @@ def test_loglog_fit_recovers_an_exact_power_law_and_refuses_bad_input():
     x = np.array([10.0, 30.0, 100.0, 300.0, 1000.0])
     r = loglog_fit(x, 3.0 * x ** -0.25)
     assert abs(r["slope"] + 0.25) < 1e-12 and abs(r["theil_slope"] + 0.25) < 1e-12
-    assert abs(r["intercept"] - np.log(3.0)) < 1e-12 and r["stderr"] < 1e-12
+    assert abs(r["intercept"] - np.log(3.0)) < 1e-12 and r["stderr"] < 1e-6   # rounding-level residuals
     assert r["theil_low"] <= r["slope"] <= r["theil_high"]
     two = loglog_fit([10.0, 100.0], [1.0, 0.5])        # two points: the slope through them, no interval
     assert abs(two["slope"] - np.log(0.5) / np.log(10.0)) < 1e-12
