@@ -38,6 +38,7 @@ an integer seed or a Generator, normalised once by :func:`default_rng`.
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
@@ -46,6 +47,7 @@ import array_api_compat
 
 __all__ = [
     "BACKENDS",
+    "pow2_scale",
     "DTYPES",
     "Array",
     "Namespace",
@@ -349,3 +351,32 @@ def standard_normal(rng, shape, *, dtype=None, like=None, xp=None):
     if not is_numpy_namespace(xp):
         return from_numpy(z, like=like, xp=xp, dtype=dtype)
     return z if dtype is None else z.astype(dtype)
+
+
+def pow2_scale(xp, W):
+    r"""A power of two :math:`c = 2^{-e}` per matrix with :math:`c\,\max_{ij}|W_{ij}| \in [1, 2)`.
+
+    Multiplying by a power of two is exact in binary floating point (barring
+    under/overflow), so :math:`\|cW\|_F = c\|W\|_F` and :math:`cW/(c\,d)`
+    equal :math:`W/d` bit for bit wherever the unscaled formula neither
+    overflows nor underflows, while :math:`cW` has entries of order one, so
+    :math:`\sum_{ij}(cW_{ij})^2 \le mn` can neither overflow nor underflow.
+    The exponent is clipped so that :math:`c` stays a finite normal number;
+    zero matrices get :math:`c = 1`.
+
+    Parameters
+    ----------
+    xp : namespace
+    W : array (..., m, n), real floating
+
+    Returns
+    -------
+    c : array (..., 1, 1)
+        Same dtype and device as ``W``.
+    """
+    fi = xp.finfo(W.dtype)
+    top = math.floor(math.log2(float(fi.max))) - 1           # 1022 in float64, 126 in float32
+    s = xp.max(xp.abs(W), axis=(-2, -1), keepdims=True)
+    s = xp.where((s > 0) & xp.isfinite(s), s, xp.ones_like(s))
+    e = xp.clip(xp.floor(xp.log2(s)), min=-top, max=top)
+    return 2.0 ** (-e)

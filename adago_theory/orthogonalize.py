@@ -29,7 +29,7 @@ Methods (``orthogonalize(M, method=...)``):
 
 Scale safety.  Every norm that feeds a division (the normalisations of
 Newton–Schulz and QDWH) and the SVD route work on :math:`cM` with a power of two
-:math:`c` per matrix (:func:`~adago_theory.norms.pow2_scale`), which is exact: the
+:math:`c` per matrix (:func:`~adago_theory.backend.pow2_scale`), which is exact: the
 result is bit for bit that of the plain formula wherever the plain formula
 neither overflows nor underflows, and correct for every finite input from the
 smallest normal number to the largest finite one.
@@ -65,7 +65,7 @@ import math
 import numbers
 from typing import NamedTuple
 
-from .backend import device_of, is_half, is_numpy_namespace, is_torch_namespace, namespace, on_gpu
+from .backend import device_of, is_half, is_numpy_namespace, is_torch_namespace, namespace, on_gpu, pow2_scale
 from .checks import check_int, check_matrix, check_real
 from .parallel import batch_parallel, use_batch_parallel
 
@@ -290,10 +290,9 @@ def _fro_normalize(xp, W, scale, eps):
     r"""W / (scale * ||W||_F + eps) per matrix, scale-safely; zero matrices stay zero.
 
     Evaluated as :math:`cW / (s\|cW\|_F + c\epsilon)` with the power of two :math:`c`
-    of :func:`~adago_theory.norms.pow2_scale`: bit for bit the plain formula wherever
+    of :func:`~adago_theory.backend.pow2_scale`: bit for bit the plain formula wherever
     that neither overflows nor underflows, and correct for every finite input.
     """
-    from .norms import pow2_scale
 
     nrm_dtype = xp.float32 if is_half(xp, W.dtype) else W.dtype
     Wn = W if nrm_dtype == W.dtype else xp.astype(W, nrm_dtype)
@@ -477,7 +476,6 @@ def _newton_schulz_numpy(X, schedule, scale=None, eps=0.0, out=None):
 
 
 def _orth_svd(xp, W, rtol):
-    from .norms import pow2_scale
 
     m, n = W.shape[-2], W.shape[-1]
     W = W * pow2_scale(xp, W)          # exact; LAPACK's SVD overflows near the top of the range

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .backend import namespace, to_numpy
+from .backend import namespace, pow2_scale, to_numpy
 
 __all__ = ["PolarError", "polar_error"]
 
@@ -90,7 +90,6 @@ def polar_error(M, O) -> PolarError:
     if Mh.size:
         import array_api_compat.numpy as xnp
 
-        from .norms import pow2_scale
 
         Mh = Mh * pow2_scale(xnp, Mh)      # exact; every quantity below is invariant to it
     U, s, Vh = np.linalg.svd(Mh, full_matrices=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+from ..backend import pow2_scale
 from ..norms import frobenius_norm
 from .base import (
     SCALES,
@@ -298,7 +299,6 @@ def namo_d(eta, *, c=0.75, beta=0.95, beta2=0.99, eps=1e-8, nesterov=True, orth=
 
 def _col_norms(xp, U):
     """Column norms :math:`\\|U[:, j]\\|_2`, scale-safely (one power-of-two scale per matrix)."""
-    from ..norms import pow2_scale
 
     k = pow2_scale(xp, U)
     W = U * k
