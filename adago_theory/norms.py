@@ -24,7 +24,7 @@ from .backend import is_half, is_numpy_namespace, namespace, on_gpu, pow2_scale
 from .checks import check_matrix
 from .parallel import batch_parallel, use_batch_parallel
 
-__all__ = ["nuclear_norm", "spectral_norm", "frobenius_norm", "matrix_norms", "pow2_scale"]
+__all__ = ["nuclear_norm", "spectral_norm", "frobenius_norm", "matrix_norms"]
 
 
 def _compute_dtype(xp, M):
@@ -89,7 +89,7 @@ def frobenius_norm(M):
     r"""Frobenius norm :math:`\|M\|_F` of each matrix in ``M`` (shape ``(..., m, n)``).
 
     Computed scale-safely as :math:`c^{-1}\|cM\|_F` with the power of two
-    :math:`c` of :func:`pow2_scale`: no overflow or underflow for any finite
+    :math:`c` of :func:`~adago_theory.backend.pow2_scale`: no overflow or underflow for any finite
     input whose norm is representable.
 
     Examples
