@@ -34,13 +34,14 @@ after a run.
 from __future__ import annotations
 
 import math
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from adago_theory import DivergedRunError, run
 from adago_theory.backend import standard_normal, to_numpy
 
-__all__ = ["RULES", "RULE_TEXT", "RULE_CONSTANTS", "RULE_FACTORY", "eta_unit", "make_rule", "robust_problem", "PerRunNoise",
+__all__ = ["RateInstance", "rate_instance", "RULES", "RULE_TEXT", "RULE_CONSTANTS", "RULE_FACTORY", "eta_unit", "make_rule", "robust_problem", "PerRunNoise",
            "average_gradient_grid", "host_mean_value", "host_grad_norm", "SkewedRankOneNoise",
            "record_grid"]
 
@@ -274,3 +275,26 @@ class SkewedRankOneNoise(PerRunNoise):
         b = self.xp.astype(draw(rng, "random", G, size=(R,)) < self.p, G.dtype)
         s = (b - self.p) / math.sqrt(self.p * (1.0 - self.p))
         return G + self.xp.reshape(self._sig * s, (-1, 1, 1)) * self._Z0
+
+
+class RateInstance(NamedTuple):
+    """The instance every rule check runs on: the problem, its run seeds, the bootstrap generator, the mean initial
+    gap and the unit step :math:`\\eta_0` (:func:`eta_unit`)."""
+
+    problem: Any
+    seeds: list
+    boot: Any
+    Delta0: float
+    eta0: float
+
+
+def rate_instance(g, n_seeds):
+    """Draw :class:`RateInstance` from the Generator ``g`` (problem, then seeds, then the bootstrap generator: the
+    order the rule checks have always used, so their results do not change)."""
+    from ._runs import draw_seeds
+
+    problem = robust_problem(g)
+    seeds = draw_seeds(g, n_seeds)
+    boot = np.random.default_rng(g.integers(2**63 - 1))
+    Delta0 = host_mean_value(problem, seeds)
+    return RateInstance(problem, seeds, boot, Delta0, eta_unit(Delta0, problem.constants.L_op))

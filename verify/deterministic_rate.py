@@ -35,9 +35,8 @@ import numpy as np
 from adago_theory import default_rng
 
 from ._factories import resolve, uses
-from ._rate_rules import (RULE_CONSTANTS, RULE_FACTORY, RULE_TEXT, average_gradient_grid, eta_unit, host_mean_value,
-                          make_rule, robust_problem)
-from ._runs import draw_seeds, negative_control, no_minor_labels
+from ._rate_rules import (rate_instance, RULE_CONSTANTS, RULE_FACTORY, RULE_TEXT, average_gradient_grid, make_rule)
+from ._runs import negative_control, no_minor_labels
 from .fit import fit_rate, rate_verdict
 from .result import CheckResult
 
@@ -125,11 +124,7 @@ def check_deterministic_rate(*, quick=False, rng=None, factories=None):
     g = default_rng(rng)
     mode = "quick" if quick else "full"
     Ts = np.array(P["horizons"][mode], dtype=np.int64)
-    problem = robust_problem(g)
-    seeds = draw_seeds(g, P["seeds"][mode])
-    boot = np.random.default_rng(g.integers(2**63 - 1))
-    Delta0 = host_mean_value(problem, seeds)
-    eta0 = eta_unit(Delta0, problem.constants.L_op)
+    problem, seeds, boot, Delta0, eta0 = rate_instance(g, P["seeds"][mode])
 
     per, fits, texts, oks = {}, {}, {}, {}
     names = list(P["rules"]) + [P["control"]] + ([] if quick else [P["reference"]])

@@ -31,9 +31,9 @@ import numpy as np
 from adago_theory import default_rng
 
 from ._factories import resolve, uses
-from ._rate_rules import (RULE_CONSTANTS, RULE_FACTORY, RULE_TEXT, PerRunNoise, average_gradient_grid, eta_unit,
-                          host_grad_norm, host_mean_value, make_rule, robust_problem)
-from ._runs import draw_seeds, negative_control, no_minor_labels
+from ._rate_rules import (rate_instance, RULE_CONSTANTS, RULE_FACTORY, RULE_TEXT, PerRunNoise, average_gradient_grid,
+                          host_grad_norm, make_rule)
+from ._runs import negative_control, no_minor_labels
 from .fit import fit_rate, rate_verdict
 from .result import CheckResult
 
@@ -195,11 +195,7 @@ def check_noise_adaptivity(*, quick=False, rng=None, factories=None):
     g = default_rng(rng)
     mode = "quick" if quick else "full"
     Ts = np.array(P["horizons"][mode], dtype=np.int64)
-    problem = robust_problem(g)
-    seeds = draw_seeds(g, P["seeds"][mode])
-    boot = np.random.default_rng(g.integers(2**63 - 1))
-    Delta0 = host_mean_value(problem, seeds)
-    eta0 = eta_unit(Delta0, problem.constants.L_op)
+    problem, seeds, boot, Delta0, eta0 = rate_instance(g, P["seeds"][mode])
     g0 = host_grad_norm(problem, seeds)
     sig = g0 * np.asarray(P["sigma_rel"], dtype=float)
     nS, S = sig.size, len(seeds)

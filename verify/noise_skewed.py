@@ -20,9 +20,9 @@ import numpy as np
 from adago_theory import default_rng
 
 from ._factories import resolve, uses
-from ._rate_rules import (RULE_CONSTANTS, RULE_TEXT, SkewedRankOneNoise, average_gradient_grid, eta_unit,
-                          host_grad_norm, host_mean_value, make_rule, robust_problem)
-from ._runs import draw_seeds, negative_control, no_minor_labels
+from ._rate_rules import (rate_instance, RULE_CONSTANTS, RULE_TEXT, SkewedRankOneNoise, average_gradient_grid,
+                          host_grad_norm, make_rule)
+from ._runs import negative_control, no_minor_labels
 from .fit import fit_rate, rate_verdict
 from .result import CheckResult
 
@@ -92,11 +92,8 @@ def check_noise_skewed(*, quick=False, rng=None, factories=None):
     F = resolve(factories)
     g = default_rng(rng)
     Ts = np.array(P["horizons"], dtype=np.int64)
-    problem = robust_problem(g)
-    seeds = draw_seeds(g, P["seeds"])
-    boot = np.random.default_rng(g.integers(2**63 - 1))
+    problem, seeds, boot, _, eta0 = rate_instance(g, P["seeds"])
     direction_seed = int(g.integers(2**31 - 1))
-    eta0 = eta_unit(host_mean_value(problem, seeds), problem.constants.L_op)
     g0 = host_grad_norm(problem, seeds)
     sigma = P["sigma_rel"] * g0
     batch = SkewedRankOneNoise(problem, np.full(len(seeds), sigma), p=P["p"], direction_seed=direction_seed)
