@@ -1,0 +1,111 @@
+"""verify._grid: a sweep as few batched runs equals the separate runs (issue 13 item 3, the checks' part)."""
+
+import numpy as np
+import pytest
+
+from adago_theory import run
+from adago_theory.optim import adago, muon
+from problems import make_matrix_least_squares, make_teacher_student
+from verify._grid import HORIZON_SPREAD, Config, group_configs, run_grid, takes_arrays
+
+SEEDS = [3, 11, 29]
+FIELDS = ("f", "gap", "grad_fro", "grad_nuc", "grad_op", "alpha", "update_norm")
+
+
+def _ls():
+    return make_matrix_least_squares(8, 5, kappa_A=10.0, rng=1)
+
+
+def _make_adago(eta, eps):
+    return adago(eta, gamma=10.0, eps=eps, beta=0.9, orth="svd")
+
+
+def _assert_equal_rows(got, ref):
+    np.testing.assert_array_equal(got.steps, ref.steps)
+    np.testing.assert_array_equal(got.seeds, ref.seeds)
+    for name in FIELDS:
+        a, b = getattr(got, name), getattr(ref, name)
+        if b is None:
+            assert a is None
+            continue
+        assert a.shape == b.shape, name
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13, equal_nan=True, err_msg=name)
+
+
+def test_grid_equals_separate_runs_deterministic():
+    """Etas, epss and close horizons (900, 1000: one group) against a hand loop of separate runs."""
+    P = _ls()
+    configs = [Config({"eta": e, "eps": p}, T) for e, p, T in
+               [(0.05, 1e-3, 1000), (0.2, 1e-4, 900), (0.5, 1e-2, 950), (0.1, 1e-3, 300)]]
+    assert group_configs(configs) == [[0, 1, 2], [3]]
+    got = run_grid(_make_adago, configs, P, SEEDS, record="log", num_records=30)
+    for c, tr in zip(configs, got):
+        ref = run(_make_adago(**c.params), P, c.T, seeds=SEEDS, record="log", num_records=30)
+        _assert_equal_rows(tr, ref)
+        assert tr.steps[-1] == c.T
+    np.testing.assert_allclose(got[0].X_final, run(_make_adago(0.05, 1e-3), P, 1000, seeds=SEEDS,
+                                                   record=[0, 1000]).X_final, rtol=1e-12, atol=1e-13)
+    assert got[1].X_final is None                       # shorter than its batch: the last iterate is not its own
+
+
+def test_grid_two_matrices_and_stochastic_distribution():
+    """Teacher-student (a tuple of two matrices), deterministic rows equal; stochastic: a group of one is the
+    separate run bit for bit, a batched group has its own noise (different draws, same initial point)."""
+    P = make_teacher_student(6, 4, 1, n_samples=64, rng=2)
+
+    def make(eta):
+        return muon(eta, beta=0.9, nesterov=False, orth="svd")
+
+    configs = [Config({"eta": e}, 40) for e in (0.01, 0.05)]
+    for c, tr in zip(configs, run_grid(make, configs, P, SEEDS, record="all")):
+        _assert_equal_rows(tr, run(make(**c.params), P, c.T, seeds=SEEDS, record="all"))
+    one = run_grid(make, configs[:1], P, SEEDS, stochastic=True, record="all")[0]
+    ref = run(make(0.01), P, 40, seeds=SEEDS, stochastic=True, record="all")
+    np.testing.assert_array_equal(one.f, ref.f)
+    both = run_grid(make, configs, P, SEEDS, stochastic=True, record="all")[0]
+    np.testing.assert_array_equal(both.f[0], ref.f[0])  # same initial points
+    assert not np.allclose(both.f[1:], ref.f[1:])        # other noise draws
+
+
+def test_factory_without_arrays_falls_back():
+    """A factory that calls float() on eta cannot batch: the probe says so and each value runs alone."""
+    calls = []
+
+    def scalar_only(eta, eps):
+        calls.append(np.ndim(eta))
+        return _make_adago(float(eta), float(eps))
+
+    assert not takes_arrays(scalar_only, {"eta": 0.1, "eps": 1e-3})
+    assert takes_arrays(_make_adago, {"eta": 0.1, "eps": 1e-3})
+    P = _ls()
+    configs = [Config({"eta": e, "eps": 1e-3}, 50) for e in (0.05, 0.2)]
+    calls.clear()
+    got = run_grid(scalar_only, configs, P, SEEDS, record="all")
+    assert calls == [0, 0]
+    for c, tr in zip(configs, got):
+        _assert_equal_rows(tr, run(_make_adago(**c.params), P, c.T, seeds=SEEDS, record="all"))
+
+
+def test_silently_wrong_array_factory_is_caught():
+    """A factory that takes arrays but uses only their first entry (a plausible slip) fails the probe."""
+    def first_only(eta):
+        return muon(np.asarray(eta).ravel()[0] if np.ndim(eta) else eta, beta=0.9, nesterov=False, orth="svd")
+
+    assert not takes_arrays(first_only, {"eta": 0.1})
+
+
+def test_group_configs_spread_and_bad_input():
+    cs = [Config({"eta": 0.1}, T) for T in (32, 100, 316, 1000)]
+    assert group_configs(cs) == [[3], [2], [1], [0]]    # a x3.16 grid never groups
+    assert group_configs(cs, spread=0.0) == [[0, 1, 2, 3]]
+    assert HORIZON_SPREAD == pytest.approx(0.8)
+    with pytest.raises(ValueError, match="same names"):
+        run_grid(_make_adago, [({"eta": 0.1, "eps": 1e-3}, 5), ({"eta": 0.1}, 5)], _ls(), SEEDS)
+    with pytest.raises(ValueError, match="real scalars"):
+        run_grid(_make_adago, [({"eta": np.ones(2), "eps": 1e-3}, 5)], _ls(), SEEDS)
+
+
+def test_spread_matches_sweep_engine():
+    from adago_theory.app.sweep.batch import HORIZON_SPREAD as engine
+
+    assert HORIZON_SPREAD == engine
