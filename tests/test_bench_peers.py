@@ -72,7 +72,7 @@ def test_quick_with_every_installed_peer():
         assert r["agree"] <= tol, r
 
 
-def test_other_backends_get_a_one_line_error(capsys):
-    assert P.bench_peers(quick=True, backend="torch") == 2
+def test_unknown_backends_get_a_one_line_error(capsys):
+    assert P.bench_peers(quick=True, backend="jax") == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "backend must be 'numpy'" in err
+    assert err.count("\n") == 1 and "backend must be 'numpy', 'cupy' or 'torch'" in err

@@ -93,17 +93,17 @@ def _jax():
 # ---------------------------------------------------------------------------
 
 
-def ns_numpy(W, steps=NS_STEPS, coeffs=JORDAN):
-    """Plain NumPy, stacked products: what a user writes by hand."""
+def ns_numpy(W, steps=NS_STEPS, coeffs=JORDAN, xp=np):
+    """Plain NumPy, stacked products: what a user writes by hand (``xp=cupy``: the same in raw CuPy)."""
     a, b, c = coeffs
     tall = W.shape[-2] > W.shape[-1]
-    X = np.swapaxes(W, -1, -2) if tall else W
-    X = X / np.sqrt(np.sum(X * X, axis=(-2, -1), keepdims=True))
+    X = xp.swapaxes(W, -1, -2) if tall else W
+    X = X / xp.sqrt(xp.sum(X * X, axis=(-2, -1), keepdims=True))
     for _ in range(steps):
-        A = X @ np.swapaxes(X, -1, -2)
+        A = X @ xp.swapaxes(X, -1, -2)
         B = b * A + c * (A @ A)
         X = a * X + B @ X
-    return np.swapaxes(X, -1, -2) if tall else X
+    return xp.swapaxes(X, -1, -2) if tall else X
 
 
 def _ns_jnp(jnp, x, steps=NS_STEPS, coeffs=JORDAN):
@@ -149,15 +149,21 @@ def _optax_ns(jnp):
 # ---------------------------------------------------------------------------
 
 
-def _interleaved(fns, rounds):
-    """{label: median seconds} of one call each per round, the order rotating every round."""
+def _interleaved(fns, rounds, sync=None):
+    """{label: median seconds} of one call each per round, the order rotating every round.
+
+    ``sync()`` (a device synchronisation) runs before the clock starts and before it stops.
+    """
     labels = list(fns)
     times = {k: [] for k in labels}
+    sync = sync or (lambda: None)
     for r in range(rounds):
         order = labels[r % len(labels):] + labels[:r % len(labels)]
         for k in order:
+            sync()
             t0 = time.perf_counter()
             fns[k]()
+            sync()
             times[k].append(time.perf_counter() - t0)
     return {k: statistics.median(v) for k, v in times.items()}
 
@@ -236,14 +242,15 @@ def _residual_grad_np(A, B, C):
     return grad
 
 
-def muon_numpy(X0, grad, T, eta=ETA_MUON, beta=BETA, bias_correction=False):
+def muon_numpy(X0, grad, T, eta=ETA_MUON, beta=BETA, bias_correction=False, xp=np):
     r"""Muon (Nesterov, Jordan's NS) as a plain NumPy loop over steps, batched over seeds.
 
     ``bias_correction=True`` is optax.contrib.muon's rule:
     :math:`\hat\mu = \beta\mu_t/(1-\beta^{t+1}) + (1-\beta)G_t/(1-\beta^t)`.
+    ``xp=cupy``: the same loop in raw CuPy.
     """
     X = X0.copy()
-    M = np.zeros_like(X)
+    M = xp.zeros_like(X)
     for t in range(1, T + 1):
         G = grad(X)
         M = beta * M + (1 - beta) * G
@@ -251,37 +258,40 @@ def muon_numpy(X0, grad, T, eta=ETA_MUON, beta=BETA, bias_correction=False):
             U = beta * M / (1 - beta ** (t + 1)) + (1 - beta) * G / (1 - beta ** t)
         else:
             U = (1 - beta) * G + beta * M
-        X = X - eta * ns_numpy(U)
+        X = X - eta * ns_numpy(U, xp=xp)
     return X
 
 
-def adago_numpy(X0, grad, T, eta, gamma, eps, beta, v0):
-    r"""AdaGO (``adago_theory.optim.adago``, Newton–Schulz) as a plain NumPy loop."""
+def adago_numpy(X0, grad, T, eta, gamma, eps, beta, v0, xp=np):
+    r"""AdaGO (``adago_theory.optim.adago``, Newton–Schulz) as a plain NumPy loop (``xp=cupy``: raw CuPy)."""
     X = X0.copy()
-    M = np.zeros_like(X)
-    v2 = np.full(X.shape[:-2], v0 * v0)
+    M = xp.zeros_like(X)
+    v2 = xp.full(X.shape[:-2], v0 * v0)
     for _ in range(T):
         G = grad(X)
         M = beta * M + (1 - beta) * G
-        g = np.sqrt(np.sum(G * G, axis=(-2, -1)))
-        gc = np.minimum(g, gamma)
+        g = xp.sqrt(xp.sum(G * G, axis=(-2, -1)))
+        gc = xp.minimum(g, gamma)
         v2 = v2 + gc * gc
-        alpha = np.maximum(eps, eta * gc / np.sqrt(v2))
-        X = X - alpha[..., None, None] * ns_numpy(M)
+        alpha = xp.maximum(eps, eta * gc / xp.sqrt(v2))
+        X = X - alpha[..., None, None] * ns_numpy(M, xp=xp)
     return X
 
 
-def _optax_peers(P, X0, T, say):
-    """{label: (run() -> final X as NumPy, optimizer name)} for the optax peers."""
+def _optax_peers(P, X0, T, say, jdev=None):
+    """{label: (run() -> final X as NumPy, optimizer name)} for the optax peers (on JAX device ``jdev``)."""
     if not (_have("jax") and _have("optax")):
         say(f"  optax jit(vmap(scan)): skipped ({_why('jax' if not _have('jax') else 'optax')})")
         return {}
     jax, jnp = _jax()
     import optax
 
+    def put(a):
+        return jnp.asarray(a) if jdev is None else jax.device_put(np.asarray(a), jdev)
+
     ons, ns_src = _optax_ns(jnp)
-    A, B, C = (jnp.asarray(P.host[k]) for k in ("A", "B", "C"))
-    GA, GB, Xs = (jnp.asarray(P.host[k]) for k in ("GA", "GB", "X_star"))
+    A, B, C = (put(P.host[k]) for k in ("A", "B", "C"))
+    GA, GB, Xs = (put(P.host[k]) for k in ("GA", "GB", "X_star"))
 
     def loss(x):
         r = A @ x @ B - C
@@ -330,7 +340,7 @@ def _optax_peers(P, X0, T, say):
             return x
 
         f = jax.jit(jax.vmap(one))
-        X0j = jnp.asarray(X0)
+        X0j = put(X0)
         return lambda: np.asarray(f(X0j).block_until_ready())
 
     out = {
@@ -346,7 +356,7 @@ def _optax_peers(P, X0, T, say):
     return out
 
 
-def _torch_muon(P, X0, T, say):
+def _torch_muon(P, X0, T, say, device="cpu"):
     if not _have("torch"):
         say(f"  torch.optim.Muon: skipped ({_why('torch')})")
         return {}
@@ -355,12 +365,12 @@ def _torch_muon(P, X0, T, say):
     if not hasattr(torch.optim, "Muon"):
         say(f"  torch.optim.Muon: skipped (not in torch {torch.__version__})")
         return {}
-    A, B, C = (torch.from_numpy(P.host[k]) for k in ("A", "B", "C"))
+    A, B, C = (torch.from_numpy(P.host[k]).to(device) for k in ("A", "B", "C"))
     m, n = X0.shape[-2:]
     lr = ETA_MUON / math.sqrt(max(1.0, m / n))         # torch scales lr by sqrt(max(1, m/n))
 
     def go():
-        params = [torch.nn.Parameter(torch.from_numpy(x.copy())) for x in X0]
+        params = [torch.nn.Parameter(torch.from_numpy(x.copy()).to(device)) for x in X0]
         opt = torch.optim.Muon(params, lr=lr, weight_decay=0.0, momentum=BETA, nesterov=True,
                                ns_coefficients=JORDAN, ns_steps=NS_STEPS, eps=1e-300)
         for _ in range(T):
@@ -369,9 +379,10 @@ def _torch_muon(P, X0, T, say):
             loss = 0.5 * ((A @ X @ B - C) ** 2).sum()
             loss.backward()
             opt.step()
-        return torch.stack([p.detach() for p in params]).numpy()
+        return torch.stack([p.detach() for p in params]).cpu().numpy()
 
-    return {f"torch.optim.Muon ({len(X0)} parameters)": (go, "muon")}
+    where = "" if str(device) == "cpu" else f" on {device}"
+    return {f"torch.optim.Muon ({len(X0)} parameters{where})": (go, "muon")}
 
 
 def _bench_grad(R, rounds, say, rows):
@@ -452,14 +463,18 @@ def _bench_e2e(R, T, rounds, say, rows):
             say(f"  {label:<44} {s:8.3f} s   {s / ours_s:6.2f}x   (agrees to {agree[label]:.1e})")
 
 
-def bench_peers(*, backend="numpy", quick=False, file=None, rounds=None, peers=PEERS):
+def bench_peers(*, backend="numpy", quick=False, file=None, rounds=None, peers=PEERS, device=None):
     r"""Print and return the peers table.
 
     Parameters
     ----------
-    backend : {"numpy"}
-        adago-theory's side runs on NumPy (the CPU comparison); the GPU comparison
-        (CuPy against JAX and PyTorch on the device) is not implemented here.
+    backend : {"numpy", "cupy", "torch"}
+        Where adago-theory's side runs.  ``"numpy"``: the CPU comparison (this module).
+        ``"cupy"`` / ``"torch"``: the device comparison of :mod:`.peers_device` (CuPy, or
+        PyTorch tensors on ``device``, against JAX, PyTorch and raw CuPy on the same device).
+    device : str, optional
+        ``backend="torch"`` only: the torch device (default ``"cuda"`` when available, else
+        ``"cpu"``); ``backend="cupy"``: ``"cuda"`` or ``"cuda:K"``.
     quick : bool
         Small sizes (16 matrices; 4 seeds, T = 10) and one round, for the test suite.
     file : file-like, optional
@@ -472,7 +487,7 @@ def bench_peers(*, backend="numpy", quick=False, file=None, rounds=None, peers=P
 
     Returns
     -------
-    rows : list of dict (or 2, after a one-line error, for a backend other than NumPy)
+    rows : list of dict (or 2, after a one-line error on stderr: unknown backend, backend or device not usable)
         ``workload``, ``impl``, ``seconds`` (median), ``ratio`` (over adago-theory's
         time on the same workload; above 1: adago-theory faster), ``agree`` (relative
         Frobenius difference of the result to adago-theory's, or to the NumPy loop of
@@ -481,13 +496,18 @@ def bench_peers(*, backend="numpy", quick=False, file=None, rounds=None, peers=P
     from .tools import machine_summary
 
     file = sys.stdout if file is None else file
-    if backend != "numpy":   # a one-line error and exit status 2 through the CLI, no traceback
-        print(f"adago-theory bench peers: error: backend must be 'numpy' (the CPU comparison; the GPU comparison "
-              f"is not implemented), got {backend!r}", file=sys.stderr)
-        return 2
     bad = [p for p in peers if p not in PEERS]
     if bad:
         raise ValueError(f"peers must be among {', '.join(PEERS)}, got {bad[0]!r}")
+    if backend != "numpy":   # the device comparison; errors are one line and status 2, no traceback
+        from .peers_device import bench_peers_device
+
+        return bench_peers_device(backend=backend, device=device, quick=quick, file=file, rounds=rounds,
+                                  peers=peers)
+    if device not in (None, "cpu"):
+        print(f"adago-theory bench peers: error: device must be None or 'cpu' for backend='numpy', got {device!r}",
+              file=sys.stderr)
+        return 2
     _SELECTED.clear()
     _SELECTED.update(peers)
 
