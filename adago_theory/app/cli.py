@@ -455,7 +455,14 @@ def _cmd_bench(args):
 
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             fh = stack.enter_context(open(args.out, "w"))
-        res = fn(backend=backend, quick=args.quick, file=fh)
+        kw = {}
+        if getattr(args, "device", None) is not None:   # bench peers / grid only
+            if args.what not in ("peers", "grid"):
+                print(f"{PROG} bench: error: --device is taken by 'bench peers' and 'bench grid' only",
+                      file=sys.stderr)
+                return 2
+            kw["device"] = args.device
+        res = fn(backend=backend, quick=args.quick, file=fh, **kw)
     if args.out:
         print(f"wrote {args.out}")
     return res if isinstance(res, int) and not isinstance(res, bool) else 0
@@ -563,6 +570,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quick", action="store_true", help="small shapes, few repeats")
     _common(b, out_default="stdout", dtype=False, seed=False)
     b.set_defaults(func=_cmd_bench)
+    b.add_argument("--device", default=None, help="peers, grid: the device of --backend torch (e.g. cuda:0; "
+                                                  "default cuda when available, else cpu)")
 
     i = sub.add_parser("info", help="versions, backends and devices found, registered names",
                        formatter_class=_FORMATTER, description="What this installation has.",

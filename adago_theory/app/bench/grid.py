@@ -13,7 +13,11 @@ Both compute the same iterates: checked to 1e-12 over the first ``CHECK_STEPS`` 
 timing (not over all T: Muon with a constant step ends up oscillating around the minimizer, where
 the orthogonalized direction of a tiny gradient amplifies rounding — runs of the same math in
 different batch layouts, whose products round differently, measured 1e-6 apart after 50 steps and
-8e-2 after 200 at eta = 0.64; 1e-15 after 5).  The two are timed in interleaved rounds (median).  Target (issue 13): the grid as one batch at least 4× faster.
+8e-2 after 200 at eta = 0.64; 1e-15 after 5).  The two are timed in interleaved rounds (median; with ``backend="cupy"`` or ``"torch"`` on CUDA the device
+is synchronised before every timer stops).  Target (issue 13): the grid as one batch at least 4× faster.
+On a GPU a batch of 64 runs of 50×30 is one kernel launch per product, where eight batches of 8 are eight,
+so the per-launch cost the grid saves is the whole cost: ``--backend cupy`` (or ``torch`` with
+``--device cuda``) is where the target can show at 50×30.
 Where the installed optimizers do not accept array hyperparameters the bench says
 "not available" and times nothing.
 """
@@ -58,13 +62,16 @@ def _factories():
     }
 
 
-def bench_grid(*, backend="numpy", quick=False, file=None, rounds=None):
+def bench_grid(*, backend="numpy", quick=False, file=None, rounds=None, device=None):
     r"""Print and return the grid-as-one-batch table.
 
     Parameters
     ----------
     backend : {"numpy", "torch", "cupy"}
         Where the problem and the runs live.
+    device : str, optional
+        ``backend="torch"``: the torch device (default ``"cuda"`` when available, else ``"cpu"``);
+        ``"cupy"``: ``None`` (the current CUDA device).
     quick : bool
         2 values × 2 seeds, T = 5, one round (for the test suite).
     file : file-like, optional
@@ -74,15 +81,22 @@ def bench_grid(*, backend="numpy", quick=False, file=None, rounds=None):
 
     Returns
     -------
-    rows : list of dict or None
+    rows : list of dict, None, or 2
+        2 after a one-line error on stderr (backend not installed, no CUDA device, a bad ``device``).
         One per optimizer and shape: ``optimizer``, ``shape``, ``grid_s`` (the one batched run), ``per_value_s``
         (the eight runs), ``speedup`` (``per_value_s / grid_s``), ``max_diff`` (largest
         relative difference of the iterates after ``CHECK_STEPS`` steps), ``target``; None when array
         hyperparameters are not available.
     """
-    from .tools import machine_summary
+    from .tools import machine_summary, require_backend
 
     file = sys.stdout if file is None else file
+    try:
+        require_backend(backend)
+        device, sync = _device(backend, device)
+    except (ImportError, RuntimeError, ValueError) as exc:
+        print(f"adago-theory bench grid: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
 
     def say(s=""):
         print(s, file=file, flush=True)
@@ -90,25 +104,50 @@ def bench_grid(*, backend="numpy", quick=False, file=None, rounds=None):
     etas = ETAS[:2] if quick else ETAS
     S, T = (2, 5) if quick else (8, 200)
     rounds = rounds or (1 if quick else 3)
-    say(f"adago-theory bench grid ({'quick' if quick else 'full'}), {machine_summary()}")
+    say(f"adago-theory bench grid ({'quick' if quick else 'full'}), {machine_summary(backend)}")
     say(f"{len(etas)} learning rates x {S} seeds, least squares, T = {T}, exact gradients, float64, "
-        f"backend {backend}")
+        f"backend {backend}" + (f" on {device}" if device else ""))
     if not _array_hyperparameters_supported():
         say("grid as one batch: not available (the optimizers do not accept array hyperparameters here)")
         return None
     rows = []
     for shape in SHAPES[-1:] if quick else SHAPES:
         say(f"{shape[0]}x{shape[1]}:")
-        rows += _one_shape(shape, etas, S, T, rounds, backend, say)
+        rows += _one_shape(shape, etas, S, T, rounds, backend, say, device=device, sync=sync)
     return rows
 
 
-def _one_shape(shape, etas, S, T, rounds, backend, say):
+def _device(backend, device):
+    """(device for the problem, a synchronisation of it) for a backend; raises on a device that cannot run."""
+    if backend == "numpy":
+        if device not in (None, "cpu"):
+            raise ValueError(f"device must be None or 'cpu' for backend='numpy', got {device!r}")
+        return None, lambda: None
+    if backend == "cupy":
+        if device is not None:
+            raise ValueError(f"device must be None for backend='cupy' (the current CUDA device), got {device!r}")
+        import cupy
+
+        return None, lambda: cupy.cuda.Device().synchronize()
+    import torch
+
+    try:
+        dev = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+    except RuntimeError as exc:
+        raise ValueError(f"device must be a torch device such as 'cpu' or 'cuda:0', got {device!r}") from exc
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(f"device={device!r} needs CUDA, which PyTorch does not see here")
+        return str(dev), lambda: torch.cuda.synchronize(dev)
+    return str(dev), lambda: None
+
+
+def _one_shape(shape, etas, S, T, rounds, backend, say, device=None, sync=lambda: None):
     from problems import make_matrix_least_squares
 
     from adago_theory.run import run
 
-    P = make_matrix_least_squares(*shape, rng=0, backend=backend)
+    P = make_matrix_least_squares(*shape, rng=0, backend=backend, device=device)
     X0 = P.initial_point(1, runs=S)
     xp = P.xp
     X0_grid = xp.concat([X0] * len(etas), axis=0)
@@ -137,8 +176,10 @@ def _one_shape(shape, etas, S, T, rounds, backend, say):
         times = {"grid": [], "per_value": []}
         for r in range(rounds):
             for key, fn in (("grid", grid), ("per_value", per_value))[:: 1 if r % 2 == 0 else -1]:
+                sync()
                 t0 = time.perf_counter()
                 fn()
+                sync()                    # (run's X_final is copied to the host, which waits too)
                 times[key].append(time.perf_counter() - t0)
         g, p = statistics.median(times["grid"]), statistics.median(times["per_value"])
         rows.append(dict(optimizer=name, shape=shape, grid_s=g, per_value_s=p, speedup=p / g, max_diff=diff,
