@@ -18,12 +18,17 @@ arrays broadcastable to the run axes ``X.shape[:-2]`` (issue 13 item 3), so
 
 **What equals the separate runs.**  Deterministic runs: the first :math:`T_i` steps of a run do not depend on
 what follows, nor on the other runs of the batch, so each configuration's rows equal its separate run (up to
-the rounding of batched kernels; ``tests/test_grid.py`` checks :math:`10^{-12}`).  Stochastic runs: the noise
-of a batch is drawn by one generator seeded with ``SeedSequence(seeds)`` for the whole batch (``run``), so a
-group's noise is *not* the noise its configurations see when run separately: the draws differ, they are
-independent across the runs of the batch (as across seeds), and have the same distribution.  A configuration's
-statistics are therefore a fresh sample of the same random variables; a verdict that changes under that
-resampling was not robust.  A group of one runs exactly as the separate run (same seeds, same noise).
+the rounding of batched kernels; ``tests/test_grid.py`` checks :math:`10^{-12}`).  Stochastic runs: left to
+itself, ``run`` draws the noise of a batch from one generator seeded with ``SeedSequence(seeds)`` for the whole
+batch, so a group's noise would *not* be what its configurations see when run separately: the draws would
+differ, be independent across the runs of the batch and have the same distribution; the common random numbers
+of a sweep (every value of a separate-run sweep sees the same mini-batches, because every run has the same
+seeds) would be lost, and a check's verdict resampled.  :func:`run_grid` keeps them: the batch runs on
+:class:`SameNoise`, which answers ``stochastic_grad`` block by block, configuration :math:`i`'s runs with its
+own generator built exactly as ``run`` builds the separate run's (``SeedSequence`` of the seeds), so
+configuration :math:`i` sees the separate run's noise stream, step for step; its first :math:`T_i` steps equal
+the separate run (``tests/test_grid.py``).  The price is :math:`n` noise draws per step instead of one (the
+optimizer step, the gradients and the recording stay batched).  A group of one is the separate run.
 
 **Fallback.**  Where the factory does not take arrays (a substituted or mutant factory; probed by
 :func:`takes_arrays`: built with two values of each hyperparameter as arrays of shape (2,), three steps on a
@@ -42,7 +47,7 @@ import numpy as np
 from adago_theory import run
 from adago_theory.run import Trace, record_steps
 
-__all__ = ["HORIZON_SPREAD", "Config", "group_configs", "takes_arrays", "run_grid", "split_trace"]
+__all__ = ["HORIZON_SPREAD", "Config", "SameNoise", "group_configs", "takes_arrays", "run_grid", "split_trace"]
 
 #: Horizons share a batch only when the shortest is at least this fraction of the longest (the same rule and value
 #: as the sweep engine's ``adago_theory.app.sweep.batch.HORIZON_SPREAD``): at most 25 % extra steps per group.
@@ -125,6 +130,36 @@ def _probe(make, params, names):
     return True
 
 
+class SameNoise:
+    r"""``problem`` whose ``stochastic_grad`` draws each block of ``S`` runs (one configuration of a batch of
+    ``n`` blocks) from its own generator, built as :func:`adago_theory.run` builds a run's from ``seeds``; the
+    generator ``run`` passes is ignored.  Every other attribute is the problem's.
+
+    So block :math:`i` of a batched run sees, step for step, the noise of the separate run of the same ``seeds``.
+    """
+
+    def __init__(self, problem, n, seeds):
+        from adago_theory.backend import default_rng
+
+        self.base = problem
+        self.S = len(seeds)
+        self.gens = [default_rng(np.random.default_rng(np.random.SeedSequence(list(seeds))), problem.xp)
+                     for _ in range(int(n))]
+
+    def __getattr__(self, name):
+        return getattr(self.base, name)
+
+    def stochastic_grad(self, X, rng=None, batch_size=None):
+        xp, S, multi = self.base.xp, self.S, isinstance(X, tuple)
+        parts = []
+        for i, g in enumerate(self.gens):
+            Xi = tuple(x[i * S:(i + 1) * S] for x in X) if multi else X[i * S:(i + 1) * S]
+            parts.append(self.base.stochastic_grad(Xi, g, batch_size=batch_size))
+        if multi:
+            return tuple(xp.concat([p[j] for p in parts], axis=0) for j in range(len(X)))
+        return xp.concat(parts, axis=0)
+
+
 def _like(xp, values, X):
     """``values`` as an array of X's namespace, dtype and device."""
     from adago_theory.backend import device_of
@@ -181,8 +216,8 @@ def run_grid(make, configs, problem, seeds, *, stochastic=False, record="auto", 
     Returns
     -------
     list of Trace
-        In the order of ``configs``; each as its separate run would record it (see the module docstring for the
-        noise of stochastic runs).  ``Trace.time`` is the batch's clock.
+        In the order of ``configs``; each as its separate run would record it (stochastic runs too: each
+        configuration sees its separate run's noise, :class:`SameNoise`).  ``Trace.time`` is the batch's clock.
 
     Raises
     ------
@@ -234,6 +269,7 @@ def _batched(cfgs, make, problem, seeds, stochastic, record, num_records, batch_
     own = [np.asarray(record_steps(c.T, record, num=num_records), dtype=np.int64) for c in cfgs]
     steps = np.unique(np.concatenate(own))
     T_max = max(c.T for c in cfgs)
-    trace = run(make(**arrays), problem, T_max, seeds=seeds * n, stochastic=stochastic, record=steps.tolist(),
+    P = SameNoise(problem, n, seeds) if stochastic else problem
+    trace = run(make(**arrays), P, T_max, seeds=seeds * n, stochastic=stochastic, record=steps.tolist(),
                 batch_size=batch_size)
     return [split_trace(trace, steps, own[i], slice(i * S, (i + 1) * S), cfgs[i].T == T_max) for i in range(n)]
