@@ -9,14 +9,16 @@ NumPy arrays there and only there.
 
 from __future__ import annotations
 
+import collections
 import numbers
 import sys
+import threading
 import time
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from .backend import backend_name, default_rng, dtype_name, namespace, synchronize, to_numpy
+from .backend import backend_name, default_rng, dtype_name, is_numpy_namespace, namespace, synchronize, to_numpy
 from .checks import check_int
 from .norms import frobenius_norm, matrix_norms
 from .optim.base import NonFiniteGradientError, NonFiniteParameterError, Optimizer, init_all, step_all
@@ -49,6 +51,25 @@ class DivergedRunError(ValueError):
 
 #: ``record="auto"`` records every step up to this horizon, a log-spaced grid beyond it.
 AUTO_ALL_MAX = 1000
+
+#: On NumPy, at most this many recorded steps wait for their metrics on the recording thread
+#: (each holds references to its iterates and one copy of its gradients); more, and the loop waits.
+RECORD_AHEAD = 4
+
+_RECORD_POOL = None
+_RECORD_LOCK = threading.Lock()
+
+
+def _record_pool():
+    """The one recording thread (created on first use; its name makes the kernel's batch-parallel
+    paths run inline on it instead of handing chunks to the shared pool)."""
+    global _RECORD_POOL
+    with _RECORD_LOCK:
+        if _RECORD_POOL is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _RECORD_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adago-theory-record")
+        return _RECORD_POOL
 
 
 class Trace(NamedTuple):
@@ -244,7 +265,9 @@ def _hypot(P):
 def _grad_norms(xp, Gs):
     """Host float64 (R,) arrays of the Frobenius, nuclear and spectral norms of the gradient(s).
 
-    One singular-value computation per matrix (:func:`~adago_theory.norms.matrix_norms`),
+    One singular-value computation per matrix (:func:`~adago_theory.norms.matrix_norms` with
+    ``method="gram"``: eigenvalues of the smaller Gram matrix where a first-order bound keeps the
+    norms within :data:`~adago_theory.norms.GRAM_TOL` relative, LAPACK's SVD elsewhere),
     one transfer to the host per matrix, norms combined over the matrices scale-safely.
     A run whose gradient is not finite gets NaN (the norms are computed on a zeroed copy
     of its matrices, then masked), so that recording never crashes on the gradient a
@@ -258,10 +281,18 @@ def _grad_norms(xp, Gs):
     per = []
     for G in Gs:
         Gz = G if okh.all() else xp.where(ok[..., None, None], G, xp.zeros_like(G))
-        per.append(_host(xp.stack(matrix_norms(Gz))))                 # (3, R)
+        per.append(_host(xp.stack(matrix_norms(Gz, method="gram"))))                 # (3, R)
     out = _hypot(np.stack(per))
     out[:, ~okh] = np.nan
     return out[0], out[1], out[2]
+
+
+def _metrics(xp, problem, multi, Xs, G, X_prev):
+    """The recorded row of one step: ``f``, the three gradient norms and the update norm (or None)."""
+    f = _host(problem.value(Xs if multi else Xs[0]))
+    fro, nuc, op = _grad_norms(xp, G)
+    upd = None if X_prev is None else _update_norm(xp, Xs, X_prev)
+    return f, fro, nuc, op, upd
 
 
 def _host_bool(a):
@@ -415,8 +446,27 @@ def run(optimizer, problem, T, *, seeds=(0,), stochastic=False, batch_size=None,
     out = {k: np.full((K, R), np.nan) for k in ("f", "grad_fro", "grad_nuc", "grad_op", "update_norm")}
     out["alpha"] = np.full((K, R, len(shapes)) if multi else (K, R), np.nan)
     out["time"] = np.zeros(K)
-    upd = None
+    X_prev = None
     elapsed = 0.0
+    # On NumPy the recorded metrics (f, the gradient's singular values, the update norm) are computed
+    # on the recording thread while the loop goes on: the loop's own kernel runs on one core at the
+    # sizes where recording every step matters, and LAPACK releases the GIL.  Rows are filled and
+    # checked in step order; before any DivergedRunError the pending rows are settled first, so the
+    # error still names the first step where a non-finite value was seen.
+    pool = _record_pool() if (is_numpy_namespace(xp) and K > 2) else None
+    pending = collections.deque()
+
+    def fill(k, t, row):
+        f, fro, nuc, op, upd = row
+        out["f"][k], out["grad_fro"][k], out["grad_nuc"][k], out["grad_op"][k] = f, fro, nuc, op
+        if upd is not None:
+            out["update_norm"][k] = upd
+        _check_record(out, k, t, seeds, skipping)
+
+    def settle(keep=0):
+        while len(pending) > keep:
+            k, t, fut = pending.popleft()
+            fill(k, t, fut.result())
 
     show = (T > AUTO_ALL_MAX and sys.stderr.isatty()) if progress is None else bool(progress)
     bar = None
@@ -434,16 +484,21 @@ def run(optimizer, problem, T, *, seeds=(0,), stochastic=False, batch_size=None,
                 elapsed += time.perf_counter() - c0
                 k = rec_pos[t]
                 G_exact = G if G is not None else grad(Xs)
-                out["f"][k] = _host(problem.value(Xs if multi else Xs[0]))
-                out["grad_fro"][k], out["grad_nuc"][k], out["grad_op"][k] = _grad_norms(xp, G_exact)
                 if t > 0:
                     if multi:
                         out["alpha"][k] = np.stack([_host(s.alpha) for s in states], axis=-1)
                     else:
                         out["alpha"][k] = _host(states.alpha)
-                    out["update_norm"][k] = _host(upd)
                 out["time"][k] = elapsed
-                _check_record(out, k, t, seeds, skipping)
+                prev = X_prev if t > 0 else None
+                if pool is None:
+                    fill(k, t, _metrics(xp, problem, multi, Xs, G_exact, prev))
+                else:
+                    # the step never mutates its inputs, but a copy of the gradient keeps the row
+                    # right even for an optimizer that does; iterates are never written in place
+                    G_copy = tuple(np.array(A, copy=True) for A in G_exact)
+                    pending.append((k, t, pool.submit(_metrics, xp, problem, multi, Xs, G_copy, prev)))
+                    settle(keep=RECORD_AHEAD)
                 c0 = time.perf_counter()
             if t == T:
                 break
@@ -452,20 +507,23 @@ def run(optimizer, problem, T, *, seeds=(0,), stochastic=False, batch_size=None,
             try:
                 X_new, states = do_step(Xs, G, states)
             except (NonFiniteGradientError, NonFiniteParameterError) as exc:
+                settle()
                 bad = np.zeros(R, dtype=bool)
                 for A in (*Xs, *G):
                     bad |= ~np.all(np.isfinite(to_numpy(A)), axis=(-2, -1)).reshape(R)
                 what = "the iterate" if isinstance(exc, NonFiniteParameterError) else "the gradient"
                 raise _diverged(t + 1, bad, seeds, what) from exc
             elapsed += time.perf_counter() - c0
-            if t + 1 in rec_pos:
-                upd = _update_norm(xp, X_new, Xs)
+            X_prev = Xs if t + 1 in rec_pos else None
             Xs = X_new
             if bar is not None:
                 bar.update(1)
+        settle()
     finally:
         if bar is not None:
             bar.close()
+        for _, _, fut in pending:     # an exception left rows behind: let their work go
+            fut.cancel()
 
     skipped = np.stack([_skipped(s, R) for s in (states if multi else (states,))], axis=-1)
     skipped = skipped if multi else skipped[:, 0]
