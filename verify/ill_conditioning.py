@@ -30,6 +30,7 @@ import numpy as np
 from adago_theory import default_rng, from_numpy, orthogonalize, run, to_numpy
 
 from ._factories import resolve, uses
+from ._grid import run_grid
 from ._setup import outcome, with_reset_accumulator
 from ._runs import check_backend, check_int, check_pos, draw_seeds
 from ._runs import negative_control as _negative
@@ -95,14 +96,16 @@ def _boot_ci(x, rng, n=2000, level=0.95):
 
 
 def _study(F, P, seeds_tune, seeds_eval, T, grids):
-    """Tune eta on seeds_tune (median final gap), evaluate at eta* on seeds_eval; one batch per (optimizer, eta)."""
+    """Tune eta on seeds_tune (median final gap), evaluate at eta* on seeds_eval; one batch per optimizer (its eta
+    grid x the seeds, ``verify._grid.run_grid``: each eta sees its separate run's noise)."""
     seeds_all = list(seeds_tune) + list(seeds_eval)
     S = len(seeds_tune)
     out = {}
     for name, grid in grids.items():
         tune, curves, finals = [], {}, {}
-        for eta in grid:
-            tr = run(_make(F, name, eta), P, T, seeds=seeds_all, stochastic=True, record="log", num_records=40)
+        traces = run_grid(lambda eta, name=name: _make(F, name, eta), [({"eta": e}, T) for e in grid], P, seeds_all,
+                          stochastic=True, record="log", num_records=40)
+        for eta, tr in zip(grid, traces):
             gap = tr.gap
             tune.append(float(np.median(gap[-1, :S])))
             curves[eta] = (tr.steps, gap[:, S:])
@@ -176,8 +179,12 @@ def check_ill_conditioning(*, steps=None, seeds=None, kappa=None, sigma2=None, b
     Muon (:math:`\beta = 0.95`, no Nesterov), AdamW (weight decay 0), exact orthogonalization; η
     from a 5-point grid (quick: 3 or 4 of its points) per optimizer, chosen by the median final gap on
     :math:`S` tuning seeds, then evaluated on :math:`S` held-out seeds (:math:`S` = 8, quick 4; one batch,
-    common random numbers across optimizers); :math:`T` = 2000 (quick 400) steps.  Everything in
-    :data:`PREREGISTERED`.
+    common random numbers across optimizers and η values); :math:`T` = 2000 (quick 400) steps.  Everything in
+    :data:`PREREGISTERED`.  Each optimizer's η grid is one batched run of η values × seeds
+    (:func:`verify._grid.run_grid`, η as an array over the run axis; every η value draws its noise with its
+    separate run's generator, so the common random numbers and the results are those of one run per η, and a
+    factory that does not take arrays runs one η at a time; 2026-12-02, issue 13, quick verdict text at
+    ``rng = 0`` identical before and after).
 
     **Measured quantity.** Final gaps :math:`f(X_T) - f^\star` on the held-out seeds; the paired
     log-ratios and their bootstrap CIs; the amplification factor (4 stochastic gradients per point)
