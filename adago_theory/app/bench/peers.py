@@ -28,6 +28,10 @@ adago-theory is faster):
    * ``torch.optim.Muon`` on 64 parameters (its Newton–Schulz runs in bfloat16, so it
      agrees only to the tolerance printed).
 
+On a device (``backend="cupy"``, or ``"torch"`` with ``device="cuda"``) the same workloads run
+with adago-theory's side on the device against raw CuPy, PyTorch and JAX/optax on the same
+device: :mod:`.peers_device`.
+
 Peers whose package is missing are skipped with a line saying so.  JAX and PyTorch are
 imported lazily, here and nowhere else in the package (the ``peers`` extra installs
 JAX and optax; PyTorch is the ``torch`` extra).  JAX runs with 64-bit floats enabled
