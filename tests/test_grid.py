@@ -110,3 +110,22 @@ def test_spread_matches_sweep_engine():
     from adago_theory.app.sweep.batch import HORIZON_SPREAD as engine
 
     assert HORIZON_SPREAD == engine
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_diverged_configuration_returned_others_run():
+    """errors="return": the diverging configuration (eta huge on a quadratic, no floor on the step) gets its own
+    DivergedRunError; the batch is rerun one by one, so the other configuration equals its separate run."""
+    from adago_theory.run import DivergedRunError
+
+    P = _ls()
+
+    def make(eta):
+        return muon(eta, beta=0.0, nesterov=False, orth="svd")
+
+    configs = [Config({"eta": 0.01}, 30), Config({"eta": 1e200}, 30)]
+    got = run_grid(make, configs, P, SEEDS, record=lambda T: [0, T // 2, T], errors="return")
+    assert isinstance(got[1], DivergedRunError)
+    _assert_equal_rows(got[0], run(make(0.01), P, 30, seeds=SEEDS, record=[0, 15, 30]))
+    with pytest.raises(DivergedRunError):
+        run_grid(make, configs, P, SEEDS)

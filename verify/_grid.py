@@ -193,7 +193,7 @@ def split_trace(trace, steps, own_steps, cols, full):
 
 
 def run_grid(make, configs, problem, seeds, *, stochastic=False, record="auto", num_records=100, batch_size=None,
-             spread=HORIZON_SPREAD, batched=None):
+             spread=HORIZON_SPREAD, batched=None, errors="raise"):
     r"""Run ``configs`` on ``problem`` from ``seeds`` as few batched runs; one :class:`Trace` per configuration.
 
     Parameters
@@ -207,11 +207,15 @@ def run_grid(make, configs, problem, seeds, *, stochastic=False, record="auto", 
     seeds : sequence of int
         The run seeds of every configuration (one run per seed, as in the separate runs).
     stochastic, record, num_records, batch_size
-        As in :func:`adago_theory.run`; ``record`` is applied per configuration to its own horizon.
+        As in :func:`adago_theory.run`; ``record`` is applied per configuration to its own horizon (a callable
+        ``T -> record`` gives each horizon its own).
     spread : float
         :data:`HORIZON_SPREAD` by default.
     batched : bool, optional
         ``False`` runs every configuration alone (the reference); default: batch where :func:`takes_arrays`.
+    errors : {"raise", "return"}
+        What a configuration whose own run diverged gives: its :class:`~adago_theory.run.DivergedRunError` raised,
+        or returned in place of its Trace (the other configurations are still run).
 
     Returns
     -------
@@ -224,8 +228,14 @@ def run_grid(make, configs, problem, seeds, *, stochastic=False, record="auto", 
     ValueError
         Configurations that sweep different names or a non-scalar hyperparameter.
     DivergedRunError
-        From the configuration's own run (a failed batch is rerun one configuration at a time).
+        From the configuration's own run (a failed batch is rerun one configuration at a time), with
+        ``errors="raise"``.
     """
+    from adago_theory.run import DivergedRunError
+
+    if errors not in ("raise", "return"):
+        raise ValueError(f"run_grid: errors must be 'raise' or 'return', got {errors!r}")
+    rec_of = record if callable(record) else (lambda T: record)
     configs = [Config(dict(c[0]), int(c[1])) for c in configs]
     seeds = [int(s) for s in seeds]
     if not configs:
@@ -239,8 +249,13 @@ def run_grid(make, configs, problem, seeds, *, stochastic=False, record="auto", 
             raise ValueError(f"run_grid: hyperparameters {bad} must be real scalars, got {[c.params[k] for k in bad]}")
 
     def alone(c):
-        return run(make(**c.params), problem, c.T, seeds=seeds, stochastic=stochastic, record=record,
-                   num_records=num_records, batch_size=batch_size)
+        try:
+            return run(make(**c.params), problem, c.T, seeds=seeds, stochastic=stochastic, record=rec_of(c.T),
+                       num_records=num_records, batch_size=batch_size)
+        except DivergedRunError as exc:
+            if errors == "raise":
+                raise
+            return exc
 
     use = batched if batched is not None else (len(configs) > 1 and takes_arrays(make, configs[0].params))
     out = [None] * len(configs)
@@ -250,7 +265,7 @@ def run_grid(make, configs, problem, seeds, *, stochastic=False, record="auto", 
                 out[i] = alone(configs[i])
             continue
         try:
-            traces = _batched([configs[i] for i in group], make, problem, seeds, stochastic, record, num_records,
+            traces = _batched([configs[i] for i in group], make, problem, seeds, stochastic, rec_of, num_records,
                               batch_size)
         except Exception:  # noqa: BLE001 - one by one: a failure is raised for the run it belongs to
             traces = [alone(configs[i]) for i in group]
@@ -259,14 +274,14 @@ def run_grid(make, configs, problem, seeds, *, stochastic=False, record="auto", 
     return out
 
 
-def _batched(cfgs, make, problem, seeds, stochastic, record, num_records, batch_size):
+def _batched(cfgs, make, problem, seeds, stochastic, rec_of, num_records, batch_size):
     n, S = len(cfgs), len(seeds)
     xp = problem.xp
     X0 = problem.initial_point(seeds[0], runs=1)
     X0 = X0[0] if isinstance(X0, tuple) else X0
     arrays = {k: _like(xp, np.repeat(np.array([c.params[k] for c in cfgs], dtype=np.float64), S), X0)
               for k in cfgs[0].params}
-    own = [np.asarray(record_steps(c.T, record, num=num_records), dtype=np.int64) for c in cfgs]
+    own = [np.asarray(record_steps(c.T, rec_of(c.T), num=num_records), dtype=np.int64) for c in cfgs]
     steps = np.unique(np.concatenate(own))
     T_max = max(c.T for c in cfgs)
     P = SameNoise(problem, n, seeds) if stochastic else problem
