@@ -61,7 +61,8 @@ def test_device_peers_quick_agree(backend):
             f"adago-theory run(record=[0, T]) ({backend.name})"} <= ours
     hand = "raw CuPy" if backend.name == "cupy" else "PyTorch"
     assert f"{hand} loop by hand" in labels and f"residual form, {hand} by hand" in labels
-    assert any(lab.startswith("torch.optim.Muon") for lab in labels)
+    if "torch.optim.Muon: skipped" not in out:                 # (CuPy with a PyTorch that sees no CUDA)
+        assert any(lab.startswith("torch.optim.Muon") for lab in labels)
     for r in rows:
         assert 0 <= r["agree"] <= _tol(r), r
         assert r["seconds"] > 0

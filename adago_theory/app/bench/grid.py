@@ -71,7 +71,7 @@ def bench_grid(*, backend="numpy", quick=False, file=None, rounds=None, device=N
         Where the problem and the runs live.
     device : str, optional
         ``backend="torch"``: the torch device (default ``"cuda"`` when available, else ``"cpu"``);
-        ``"cupy"``: ``None`` (the current CUDA device).
+        ``"cupy"``: ``"cuda"`` or ``"cuda:K"`` (default: the current CUDA device).
     quick : bool
         2 values × 2 seeds, T = 5, one round (for the test suite).
     file : file-like, optional
@@ -124,10 +124,12 @@ def _device(backend, device):
             raise ValueError(f"device must be None or 'cpu' for backend='numpy', got {device!r}")
         return None, lambda: None
     if backend == "cupy":
-        if device is not None:
-            raise ValueError(f"device must be None for backend='cupy' (the current CUDA device), got {device!r}")
         import cupy
 
+        if device not in (None, "cuda"):
+            if not str(device).startswith("cuda:") or not str(device)[5:].isdigit():
+                raise ValueError(f"device must be 'cuda' or 'cuda:K' for backend='cupy', got {device!r}")
+            cupy.cuda.Device(int(str(device)[5:])).use()
         return None, lambda: cupy.cuda.Device().synchronize()
     import torch
 
