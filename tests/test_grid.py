@@ -82,7 +82,7 @@ def test_factory_without_arrays_falls_back():
     configs = [Config({"eta": e, "eps": 1e-3}, 50) for e in (0.05, 0.2)]
     calls.clear()
     got = run_grid(scalar_only, configs, P, SEEDS, record="all")
-    assert calls == [0, 0]
+    assert calls == [1, 0, 0]                           # the probe's array build (refused), then one run per value
     for c, tr in zip(configs, got):
         _assert_equal_rows(tr, run(_make_adago(**c.params), P, c.T, seeds=SEEDS, record="all"))
 
@@ -129,3 +129,14 @@ def test_diverged_configuration_returned_others_run():
     _assert_equal_rows(got[0], run(make(0.01), P, 30, seeds=SEEDS, record=[0, 15, 30]))
     with pytest.raises(DivergedRunError):
         run_grid(make, configs, P, SEEDS)
+
+
+def test_probe_uses_the_grids_values():
+    """A factory that mishandles beta arrays only when beta varies: the probe with the grid's [min, max] catches
+    it; a grid where beta is 0 everywhere does not need it (equal values) and batches."""
+    def beta_first(eps, beta):
+        b = np.asarray(beta).ravel()[0] if np.ndim(beta) else beta
+        return adago(0.1, gamma=10.0, eps=eps, beta=float(b), orth="svd")
+
+    assert not takes_arrays(beta_first, {"eps": [1e-3, 1e-2], "beta": [0.0, 0.9]})
+    assert takes_arrays(beta_first, {"eps": [1e-3, 1e-2], "beta": [0.0, 0.0]})

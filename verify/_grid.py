@@ -31,8 +31,9 @@ the separate run (``tests/test_grid.py``).  The price is :math:`n` noise draws p
 optimizer step, the gradients and the recording stay batched).  A group of one is the separate run.
 
 **Fallback.**  Where the factory does not take arrays (a substituted or mutant factory; probed by
-:func:`takes_arrays`: built with two values of each hyperparameter as arrays of shape (2,), three steps on a
-batch of two runs must equal the steps of the factory built with each scalar), and where a batched run fails
+:func:`takes_arrays`: built with the smallest and the largest of the grid's values of each hyperparameter as
+arrays of shape (2,), three steps on a batch of two runs must equal the steps of the factory built with each
+scalar), and where a batched run fails
 (one diverged run stops the batch), the group runs one configuration at a time, exactly as before, so each
 failure is raised for the run it belongs to.
 """
@@ -89,37 +90,46 @@ _PROBED: dict = {}
 def takes_arrays(make, params):
     r"""Whether ``make(**params)`` takes every entry of ``params`` as an array over the run axis.
 
-    Probed once per ``make`` and set of names (cached on the callable and the sorted names): ``make`` is built
-    with :math:`1.5\times` and :math:`0.5\times` each value as arrays of shape (2,), three steps are taken on a
-    batch of two runs of a 4 x 3 matrix, and each run must equal (``rtol`` :math:`10^{-12}`) the steps of
-    ``make`` built with its scalars.  Any exception counts as "no".
+    ``params`` maps each name to a scalar or to the values a grid will batch.  The probe builds ``make`` with two
+    values of each name as arrays of shape (2,): the smallest and the largest of the grid's values (so a probe
+    never leaves the grid's range; equal where the grid does not vary that name), or :math:`1.5\times` and
+    :math:`0.5\times` a scalar; it takes three steps on a batch of two runs of a 4 x 3 matrix, and each run must
+    equal (``rtol`` :math:`10^{-12}`) the steps of ``make`` built with its scalars.  Any exception counts as "no".
+    Cached per ``make`` and probe values.
     """
-    names = tuple(sorted(params))
-    key = (make, names)
+    vals = {}
+    for k in sorted(params):
+        v = params[k]
+        if _scalar(v):
+            vals[k] = (1.5 * float(v), 0.5 * float(v))
+        else:
+            v = [float(x) for x in v]
+            vals[k] = (min(v), max(v))
+    key = (make, tuple(vals.items()))
     try:
         hit = _PROBED.get(key)
     except TypeError:            # an unhashable callable: probe every time
-        return _probe(make, params, names)
+        return _probe(make, vals)
     if hit is None:
-        hit = _PROBED[key] = _probe(make, params, names)
+        hit = _PROBED[key] = _probe(make, vals)
     return hit
 
 
-def _probe(make, params, names):
-    if not names:
+def _probe(make, vals):
+    if not vals:
         return False
     rng = np.random.default_rng(0)
     X = rng.standard_normal((2, 4, 3))
     Gs = [rng.standard_normal((2, 4, 3)) for _ in range(3)]
-    vals = {k: np.array([1.5 * params[k], 0.5 * params[k]], dtype=np.float64) for k in names}
+    arrays = {k: np.array(v, dtype=np.float64) for k, v in vals.items()}
     try:
-        opt = make(**vals)
+        opt = make(**arrays)
         Xb, st = X, opt.init(X)
         for G in Gs:
             Xb, st = opt.step(Xb, G, st)
         Xb = np.asarray(Xb)
         for r in range(2):
-            one = make(**{k: float(v[r]) for k, v in vals.items()})
+            one = make(**{k: float(v[r]) for k, v in arrays.items()})
             Xr, sr = X[r], one.init(X[r])
             for G in Gs:
                 Xr, sr = one.step(Xr, G[r], sr)
@@ -257,7 +267,8 @@ def run_grid(make, configs, problem, seeds, *, stochastic=False, record="auto", 
                 raise
             return exc
 
-    use = batched if batched is not None else (len(configs) > 1 and takes_arrays(make, configs[0].params))
+    use = batched if batched is not None else (len(configs) > 1 and takes_arrays(
+        make, {k: [c.params[k] for c in configs] for k in names}))
     out = [None] * len(configs)
     for group in group_configs(configs, spread):
         if len(group) == 1 or not use:
