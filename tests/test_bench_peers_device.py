@@ -151,3 +151,47 @@ def test_a_device_that_cannot_run_is_one_line_and_status_2(what, capsys):
         assert "needs CUDA" in capsys.readouterr().err
     assert main(["bench", "orth", "--device", "cpu", "--quick"]) == 2
     assert "--device is taken by 'bench peers' and 'bench grid' only" in capsys.readouterr().err
+
+
+def test_cupy_branch_wiring_with_a_numpy_stand_in(monkeypatch):
+    """The CuPy branch (raw CuPy by hand through ``xp=cupy``, labels, ``Device().synchronize()`` around every
+    timer) run with NumPy standing in for CuPy: the wiring, not CuPy (the real thing: the cupy-marked tests)."""
+    import importlib.machinery
+    import types
+
+    from adago_theory.app.bench import peers_device as PD
+    from problems import make_matrix_least_squares
+
+    syncs = []
+
+    class Device:
+        id = 0
+
+        def synchronize(self):
+            syncs.append(1)
+
+    fake = types.ModuleType("cupy")
+    fake.__spec__ = importlib.machinery.ModuleSpec("cupy", None)
+    for k in ("asarray", "swapaxes", "sqrt", "sum", "zeros_like", "full", "minimum", "maximum"):
+        setattr(fake, k, getattr(np, k))
+    fake.cuda = types.SimpleNamespace(
+        Device=Device, runtime=types.SimpleNamespace(getDeviceCount=lambda: 1,
+                                                     getDeviceProperties=lambda i: {"name": b"stand-in"}))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+
+    def problem(dev, R):                       # the problems package would build real CuPy arrays
+        Pr = make_matrix_least_squares(50, 30, rng=0)
+        X0 = Pr.initial_point(1, runs=R)
+        return Pr, X0, X0
+
+    monkeypatch.setattr(PD, "_problem", problem)
+    buf = io.StringIO()
+    rows = P.bench_peers(backend="cupy", quick=True, file=buf, peers=("numpy",))
+    labels = {r["impl"] for r in rows}
+    assert {"raw CuPy by hand", "residual form, raw CuPy by hand", "raw CuPy loop by hand",
+            "adago-theory run(record=[0, T]) (cupy)"} <= labels
+    for r in rows:
+        assert r["agree"] <= _tol(r), r
+    # two synchronisations per timed call at least (before the clock starts and before it stops)
+    assert len(syncs) >= 2 * len(rows)
+    assert "PyTorch batched @: skipped (not selected)" in buf.getvalue()
