@@ -73,8 +73,27 @@ def test_same_shape_matrices_share_one_call():
     opt._step_bucket = spy
     _grads(model, 0)
     opt.step()
-    # weights 12x5, 12x12 (two), 3x12: 3 calls; biases of 12 (three) and 3 entries: 2 calls
-    assert sorted(calls) == [1, 1, 1, 2, 3]
+    # weights 12x5, 12x12 (two), 3x12: 3 calls; the four biases (entrywise AdamW): one call
+    assert sorted(calls) == [1, 1, 2, 4]
+
+
+def test_large_matrices_are_stepped_one_by_one(monkeypatch):
+    from adago_theory.torch_optim import engine
+
+    monkeypatch.setattr(engine, "STACK_MAX_NUMEL", 12 * 12)   # one 12x12 matrix per call
+    model = _model()
+    opt = Muon(model.parameters(), lr=0.01)
+    calls = []
+    real = opt._step_bucket
+
+    def spy(group, gi, idx, *a):
+        calls.append(len(idx))
+        return real(group, gi, idx, *a)
+
+    opt._step_bucket = spy
+    _grads(model, 0)
+    opt.step()
+    assert sorted(calls) == [1, 1, 1, 1, 4]
 
 
 def _ns_float64(self, *args, **kwargs):

@@ -54,7 +54,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from ..backend import Array, device_of, is_numpy_namespace, namespace, to_numpy
+from ..backend import Array, device_of, is_numpy_namespace, is_torch_namespace, namespace, to_numpy
 from ..checks import (
     check_beta, check_bool, check_choice, check_hyper, check_int, check_matrix, check_real, on_runs,
 )
@@ -324,6 +324,10 @@ def ema(xp, M, G, beta):
     """
     if is_zero(beta):
         return xp.asarray(G, copy=True)
+    if is_torch_namespace(xp):                          # one fused pass: torch.lerp (the reference's lerp_)
+        import torch
+
+        return torch.lerp(M, G, 1.0 - expand(xp, beta, M.ndim))
     T = G - M
     T *= 1.0 - expand(xp, beta, M.ndim)
     T += M
@@ -341,6 +345,13 @@ def ema_nesterov(xp, M, G, beta):
     if is_zero(beta):
         return xp.asarray(G, copy=True), xp.asarray(G, copy=True)
     b = expand(xp, beta, M.ndim)
+    if is_torch_namespace(xp):
+        # Two fused passes instead of five, the reference's form: B = lerp(M, G, 1 - beta),
+        # U = lerp(G, B, beta) = (1 - beta) G + beta B.
+        import torch
+
+        B = torch.lerp(M, G, 1.0 - b)
+        return B, torch.lerp(G, B, b)
     D = G - M
     B = D * (1.0 - b)
     B += M
@@ -355,8 +366,22 @@ def descend(xp, X, a, D, decay=1.0):
     ``a`` and ``decay`` are floats or per-run arrays (shapes broadcasting to ``X.shape[:-2]``).
     One allocation (plus one for ``decay * X`` when ``decay != 1``); the inputs are never written.
     """
+    unit = isinstance(decay, float) and decay == 1.0
+    if is_torch_namespace(xp):
+        # One fused pass (plus one for the decay): torch.add(X, D, alpha=-a) / addcmul, the
+        # reference's p.add_(update, alpha=-lr) on a new array.  A D of another dtype (a
+        # half-precision orthogonalization) is read as it is, the result has X's dtype.
+        import torch
+
+        if unit and isinstance(a, float):
+            return torch.add(X, D, alpha=-a)
+        T = X * expand(xp, decay, X.ndim) if not unit else None
+        if isinstance(a, float):
+            return T.add_(D, alpha=-a)
+        a = expand(xp, a, X.ndim)
+        return torch.addcmul(X, D, a, value=-1.0) if unit else T.addcmul_(D, a, value=-1.0)
     T = D * (-expand(xp, a, X.ndim))
-    T += X if (isinstance(decay, float) and decay == 1.0) else expand(xp, decay, X.ndim) * X
+    T += X if unit else expand(xp, decay, X.ndim) * X
     return T
 
 

@@ -36,6 +36,13 @@ _ENGINE_KEYS = ("lr", "orthogonalize", "fallback", "fallback_lr", "fallback_opti
                 "orth_dtype", "batch_dims")
 _HALF = (torch.bfloat16, torch.float16)
 
+#: Equal-shape matrices are stacked into one functional call while the stack holds at most this
+#: many entries per array; larger buckets are cut into chunks of that size (a single large matrix
+#: is its own call, as a view: no copy).  Stacking saves the per-call overhead of many small
+#: matrices; for large ones it only adds the copies and pushes the element-wise passes out of the
+#: cache.  See docs/performance.md, ``bench train``.
+STACK_MAX_NUMEL = 2**17
+
 
 def _describe(group, gi, i, p):
     names = group.get("param_names")
@@ -192,6 +199,7 @@ class KernelOptimizer(torch.optim.Optimizer):
                 loss = closure()
         for gi, group in enumerate(self.param_groups):
             rules = self._rules(group)
+            bd = group["batch_dims"]
             buckets = {}
             for i, p in enumerate(group["params"]):
                 if p.grad is None:
@@ -200,10 +208,17 @@ class KernelOptimizer(torch.optim.Optimizer):
                     raise ValueError(f"{_describe(group, gi, i, p)} has a sparse gradient; not supported")
                 is_mat = self._is_matrix(group, p)
                 count = self.state[p].get("count", 0)
-                buckets.setdefault((is_mat, tuple(p.shape), count), []).append(i)
-            for (is_mat, _, _), idx in buckets.items():
+                # matrices: one bucket per shape; the entrywise fallback: one per run-axes shape
+                shape = tuple(p.shape) if is_mat else (tuple(p.shape[:bd]) if p.ndim >= bd else ())
+                buckets.setdefault((is_mat, shape, count), []).append(i)
+            for (is_mat, shape, _), idx in buckets.items():
                 opt, cls = rules[is_mat]
-                self._step_bucket(group, gi, idx, opt, cls, is_mat)
+                if not is_mat:
+                    self._step_bucket(group, gi, idx, opt, cls, is_mat)
+                    continue
+                k = max(1, STACK_MAX_NUMEL // max(1, math.prod(shape[bd:])))
+                for j in range(0, len(idx), k):
+                    self._step_bucket(group, gi, idx[j:j + k], opt, cls, is_mat)
         return loss
 
     def _step_bucket(self, group, gi, idx, opt, cls, is_mat):
@@ -211,18 +226,17 @@ class KernelOptimizer(torch.optim.Optimizer):
         p0 = ps[0]
         cdt = group["compute_dtype"] or (torch.float32 if p0.dtype in _HALF else p0.dtype)
         bd = group["batch_dims"]
-
-        def as_matrix(t):
-            t = t.to(cdt)
-            if is_mat:
-                return t
-            lead = tuple(t.shape[:bd]) if t.ndim >= bd else ()
-            return t.reshape(lead + (1, -1))
-
-        X = _batch([as_matrix(p.detach()) for p in ps])
-        G = _batch([as_matrix(p.grad) for p in ps])
         states = [self.state[p] for p in ps]
-        state = opt.init(X) if not states[0] else cls(**{f: _stack([s[f] for s in states]) for f in cls._fields})
+        if is_mat:                                   # (R, ..., m, n): equal shapes stacked
+            X = _batch([p.detach().to(cdt) for p in ps])
+            G = _batch([p.grad.to(cdt) for p in ps])
+            state = opt.init(X) if not states[0] else cls(**{f: _stack([s[f] for s in states])
+                                                             for f in cls._fields})
+        else:                                        # (..., 1, N): the entrywise fallback, concatenated
+            X = _concat([_row(p.detach().to(cdt), bd) for p in ps])
+            G = _concat([_row(p.grad.to(cdt), bd) for p in ps])
+            state = opt.init(X) if not states[0] else cls(**{f: _join([s[f] for s in states], X.ndim)
+                                                             for f in cls._fields})
         try:
             X_new, new = opt.step(X, G, state)
         except NonFiniteGradientError:
@@ -230,11 +244,18 @@ class KernelOptimizer(torch.optim.Optimizer):
             raise NonFiniteGradientError(
                 f"the gradient of {', '.join(bad)} contains NaN or Inf entries; no parameter of its bucket "
                 "was stepped") from None
-        for k, p in enumerate(ps):
-            p.copy_(X_new[k].reshape(p.shape))
+        if is_mat:
+            for k, p in enumerate(ps):
+                p.copy_(X_new[k])
+            split = lambda v: v.unbind(0)  # noqa: E731
+        else:
+            widths = [_row_width(p, bd) for p in ps]
+            for p, part in zip(ps, _split(X_new, widths, X_new.ndim)):
+                p.copy_(part.reshape(p.shape))
+            split = lambda v: _split(v, widths, X_new.ndim)  # noqa: E731
         for f in cls._fields:
             v = getattr(new, f)
-            parts = [v] * len(ps) if (v is None or isinstance(v, (int, float))) else v.unbind(0)
+            parts = [v] * len(ps) if (v is None or isinstance(v, (int, float))) else split(v)
             for s, part in zip(states, parts):
                 s[f] = part
 
@@ -277,6 +298,53 @@ def _stack(vals):
         if all(v._base is base and v.storage_offset() == off + k * stride for k, v in enumerate(vals)):
             return base
     return _batch(vals)
+
+
+def _row(t, bd):
+    """A non-matrix parameter as the ``lead + (1, numel)`` row the entrywise fallback steps."""
+    lead = tuple(t.shape[:bd]) if t.ndim >= bd else ()
+    return t.reshape(lead + (1, -1))
+
+
+def _row_width(p, bd):
+    lead = p.shape[:bd] if p.ndim >= bd else ()
+    return p.numel() // max(1, math.prod(lead))
+
+
+def _concat(rows):
+    """The rows side by side (last axis); a view for a single one."""
+    return rows[0] if len(rows) == 1 else torch.cat(rows, dim=-1)
+
+
+def _split(v, widths, ndim):
+    """Inverse of :func:`_concat` for a state field: entry fields (``ndim`` axes) are cut into views
+    along the last axis; per-run fields (fewer axes, e.g. ``alpha``) are shared by every part."""
+    if v.ndim != ndim:
+        return [v] * len(widths)
+    return v.split(widths, dim=-1) if len(widths) > 1 else [v]
+
+
+def _join(vals, ndim):
+    """Inverse of :func:`_split`: the base tensor when the parts are its consecutive column blocks
+    (the state kept from the previous step: no copy), else their concatenation."""
+    v0 = vals[0]
+    if v0 is None or isinstance(v0, (int, float)):
+        if any(v != v0 for v in vals):
+            raise RuntimeError("internal: a bucket mixes step counts")
+        return v0
+    if v0.ndim != ndim or len(vals) == 1:
+        return v0
+    base = v0._base
+    if (base is not None and base.is_contiguous() and base.shape[:-1] == v0.shape[:-1]
+            and base.shape[-1] == sum(v.shape[-1] for v in vals)):
+        off = base.storage_offset()
+        for v in vals:
+            if v._base is not base or v.storage_offset() != off:
+                break
+            off += v.shape[-1]
+        else:
+            return base
+    return torch.cat(vals, dim=-1)
 
 
 def _batch(ts):
