@@ -562,16 +562,17 @@ def build_parser() -> argparse.ArgumentParser:
     pl.set_defaults(func=_cmd_plot)
 
     b = sub.add_parser("bench", help="benchmarks: orth (orthogonalizers), optim (optimizer steps), peers (JAX/optax, "
-                                     "PyTorch, NumPy side by side), grid (a hyperparameter grid as one batch)",
+                                     "PyTorch, NumPy side by side), grid (a hyperparameter grid as one batch), "
+                                     "memory (bytes allocated per step, over the parameter size)",
                        formatter_class=_FORMATTER, description="Timing benchmarks on one backend.",
                        epilog=f"examples:\n  {PROG} bench orth --quick\n  {PROG} bench optim --backend torch "
                               f"--out bench-optim.txt")
-    b.add_argument("what", choices=["orth", "optim", "peers", "grid", "train"])
+    b.add_argument("what", choices=["orth", "optim", "peers", "grid", "train", "memory"])
     b.add_argument("--quick", action="store_true", help="small shapes, few repeats")
     _common(b, out_default="stdout", dtype=False, seed=False)
-    b.set_defaults(func=_cmd_bench)
     b.add_argument("--device", default=None, help="peers, grid: the device of --backend torch (e.g. cuda:0; "
                                                   "default cuda when available, else cpu)")
+    b.set_defaults(func=_cmd_bench)
 
     i = sub.add_parser("info", help="versions, backends and devices found, registered names",
                        formatter_class=_FORMATTER, description="What this installation has.",
