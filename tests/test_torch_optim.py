@@ -80,7 +80,7 @@ def test_same_shape_matrices_share_one_call():
 def test_large_matrices_are_stepped_one_by_one(monkeypatch):
     from adago_theory.torch_optim import engine
 
-    monkeypatch.setattr(engine, "STACK_MAX_NUMEL", 12 * 12)   # one 12x12 matrix per call
+    monkeypatch.setattr(engine, "STACK_MAX_NUMEL", 12 * 12)   # 12x12 matrices: one per call
     model = _model()
     opt = Muon(model.parameters(), lr=0.01)
     calls = []
@@ -94,6 +94,21 @@ def test_large_matrices_are_stepped_one_by_one(monkeypatch):
     _grads(model, 0)
     opt.step()
     assert sorted(calls) == [1, 1, 1, 1, 4]
+    # the same steps as the stacked call (the default for 12x12)
+    monkeypatch.setattr(engine, "STACK_MAX_NUMEL", 10**6)
+    ref = _model()
+    ref_opt = Muon(ref.parameters(), lr=0.01)
+    _grads(ref, 0)
+    ref_opt.step()
+    for k in (1, 2):
+        _grads(model, k)
+        _grads(ref, k)
+        monkeypatch.setattr(engine, "STACK_MAX_NUMEL", 12 * 12)
+        opt.step()
+        monkeypatch.setattr(engine, "STACK_MAX_NUMEL", 10**6)
+        ref_opt.step()
+    for (name, p), q in zip(model.named_parameters(), ref.parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-12, atol=1e-14, err_msg=name)
 
 
 def _ns_float64(self, *args, **kwargs):
