@@ -33,9 +33,9 @@ optimizer step, the gradients and the recording stay batched).  A group of one i
 **Fallback.**  Where the factory does not take arrays (a substituted or mutant factory; probed by
 :func:`takes_arrays`: built with the smallest and the largest of the grid's values of each hyperparameter as
 arrays of shape (2,), three steps on a batch of two runs must equal the steps of the factory built with each
-scalar), and where a batched run fails
-(one diverged run stops the batch), the group runs one configuration at a time, exactly as before, so each
-failure is raised for the run it belongs to.
+scalar), and where a batched run fails (one diverged run stops the batch), the group runs one configuration at
+a time, exactly as before, so each failure is raised (or, with ``errors="return"``, returned) for the run it
+belongs to.
 """
 
 from __future__ import annotations
