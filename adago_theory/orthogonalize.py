@@ -434,7 +434,9 @@ def _newton_schulz_numpy(X, schedule, scale=None, eps=0.0, out=None):
 
     ``X`` (..., m, n) is read, never written; with ``scale`` given it is first normalised as
     ``X / (scale * ||X||_F + eps)`` (zero matrices stay zero).  The result goes to ``out`` (a fresh
-    array when None).  Only this function's scratch buffers are written in place.
+    array when None; it must not overlap ``X``), which also serves as one of the two iterate buffers,
+    so the cached scratch is one ``(nb, m, n)`` buffer and three ``(nb, m, m)`` ones.  Only ``out``
+    and this function's scratch buffers are written.
     """
     import numpy as np
 
@@ -447,17 +449,20 @@ def _newton_schulz_numpy(X, schedule, scale=None, eps=0.0, out=None):
     out_flat = np.reshape(out, flat.shape)
 
     def make(cap):
-        return (np.empty((cap, m, n), dt), np.empty((cap, m, n), dt),
+        return (np.empty((cap, m, n), dt),
                 np.empty((cap, m, m), dt), np.empty((cap, m, m), dt), np.empty((cap, m, m), dt))
 
-    X0, Y, A, C, B = (buf[:nb] for buf in _workspace((m, n, dt.str), nb, make))
+    Y, A, C, B = (buf[:nb] for buf in _workspace((m, n, dt.str), nb, make))
+    k = len(schedule)
+    # The iterate alternates between ``out`` and one scratch buffer, starting where the last step
+    # lands in ``out`` (one batch-sized buffer fewer than a separate start buffer).
+    X0 = out_flat if k % 2 == 0 else Y
     if scale is None:
         np.copyto(X0, flat)
     else:
         _fro_normalize_numpy(flat, scale, eps, X0)
     Xc = X0
     d = np.arange(m)
-    k = len(schedule)
     for i, (a, b, c) in enumerate(schedule):
         np.matmul(Xc, np.swapaxes(Xc, -1, -2), out=A)
         if c != 0.0:
@@ -467,11 +472,9 @@ def _newton_schulz_numpy(X, schedule, scale=None, eps=0.0, out=None):
         else:
             np.multiply(A, dt.type(b), out=B)
         B[:, d, d] += dt.type(a)
-        target = out_flat if i == k - 1 else (Y if Xc is X0 else X0)
+        target = Y if Xc is out_flat else out_flat
         np.matmul(B, Xc, out=target)
         Xc = target
-    if k == 0:
-        np.copyto(out_flat, flat)
     return out
 
 

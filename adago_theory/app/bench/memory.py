@@ -104,9 +104,10 @@ OPT_SHARE = {
 
 #: The orthogonalizer's share (c_P, c_Q) per route and itemsize, its result included.
 ORTH_SHARE = {
-    # Newton–Schulz (NumPy): result P, the iterate and its successor 2P, A = X X^T, C = cA + bI,
-    # B = A C + aI: 3Q.  Threaded: the result plus per-thread chunk buffers, together <= 2P + 3Q.
-    ("ns", 8): (3, 3), ("ns", 4): (3, 3),
+    # Newton–Schulz (NumPy): the result P, which holds every other iterate, one more iterate
+    # buffer P, and A = X X^T, C = cA + bI, B = A C + aI: 3Q.  Threaded: the result plus the
+    # per-thread chunk buffers, which together hold at most P + 3Q.
+    ("ns", 8): (2, 3), ("ns", 4): (2, 3),
     # SVD: the scaled copy P, U and Vh (P + Q), U*keep (<= P), the result P; +P for the
     # threaded path's result array.  float32: numpy.linalg computes in float64 (a float64 copy
     # of the input, float64 U and Vh, then their float32 casts): 7P + 3Q.
