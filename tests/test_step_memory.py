@@ -101,3 +101,30 @@ def test_bound_formula():
     b, (cp, cq, cv) = bound("muon", "ns", (R, m, n), s)
     P, Q, V = R * m * n * s, R * n * n * s, R * (m + n) * s
     assert b == cp * P + cq * Q + cv * V + P // s + 64 * 1024
+
+
+@pytest.mark.slow
+def test_torch_profiler_measure():
+    """The PyTorch measure (profiler memory events) on a known pattern, then a few steps within the bound.
+
+    Slow (~10-40 s: the profiler's start-up on every call).
+    """
+    torch = pytest.importorskip("torch")
+    from adago_theory.app.bench.memory import peak_torch
+
+    X = torch.ones((64, 50, 30), dtype=torch.float64)
+    P = X.numel() * 8
+
+    def f():
+        A = X * 2.0
+        B = A + 1.0
+        del A
+        return B * 3.0
+
+    peak, kept, _ = peak_torch(f)
+    assert 2 * P <= peak < 2 * P + 4096
+    assert P <= kept < P + 4096
+    for label, name, route, factory in CONFIGS:
+        if label in ("muon/ns", "adago/svd", "namo_d/ns", "adamw"):
+            r = measure(label, name, route, factory, (64, 50, 30), "float64", backend="torch")
+            assert r["ok"], f"torch {label}: {r['step']:.2f} P > bound {r['bound']:.2f} P"
