@@ -365,11 +365,18 @@ def _fro_normalize_torch(xp, W, scale, eps):
     nd = torch.float32 if is_half(xp, W.dtype) else W.dtype
     Wn = W if nd == W.dtype else W.to(nd)
     ss = torch.linalg.vecdot(Wn.flatten(-2), Wn.flatten(-2))
+    den = torch.sqrt(ss).mul_(scale).add_(eps)
     fi = torch.finfo(nd)
+    if W.shape[0] == 1:
+        # one matrix: one host synchronisation brings the test and the denominator, and the
+        # division by a scalar reads W in its own dtype and rounds once (no float32 copy written)
+        s2, d = torch.cat((ss, den)).tolist()
+        if not fi.tiny / fi.eps <= s2 <= fi.max:        # NaN fails too
+            return _fro_normalize(xp, W, scale, eps)
+        return W / d
     if not bool(((ss >= fi.tiny / fi.eps) & (ss <= fi.max)).all()):   # NaN and overflow fail too
         return _fro_normalize(xp, W, scale, eps)
-    den = torch.sqrt(ss).mul_(scale).add_(eps)         # > 0: a zero matrix failed the test above
-    X = Wn / den[:, None, None]
+    X = Wn / den[:, None, None]                         # den > 0: a zero matrix failed the test above
     return X if X.dtype == W.dtype else X.to(W.dtype)
 
 

@@ -126,3 +126,25 @@ def test_muon_step_on_torch_equals_the_numpy_step():
         X_t, s_t = opt.step(torch.from_numpy(X) if k == 0 else X_t, torch.from_numpy(Gk), s_t)
     np.testing.assert_allclose(X_t.numpy(), X_np, rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(s_t.M.numpy(), s_np.M, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_single_matrix_normalisation_is_the_plain_formula_bit_for_bit(dtype, batch):
+    """The one-matrix route of the torch normalisation (a scalar division, one rounding) gives the
+    same bits as the batch route's W / (scale ||W||_F + eps), written out here (float32 norm for
+    bfloat16, rounded once at the end); a zero matrix still takes the scaled route."""
+    from adago_theory.backend import namespace
+    from adago_theory.orthogonalize import _fro_normalize_torch
+
+    g = torch.Generator().manual_seed(7)
+    W = torch.randn(batch, 6, 9, generator=g, dtype=torch.float64).to(dtype)
+    nd = torch.float32 if dtype == torch.bfloat16 else dtype
+    Wn = W.to(nd)
+    den = torch.sqrt((Wn * Wn).sum(dim=(-2, -1))).mul_(1.0001).add_(1e-7)
+    want = (Wn / den[:, None, None]).to(dtype)
+    got = _fro_normalize_torch(namespace(W), W, 1.0001, 1e-7)
+    assert got.dtype == dtype
+    torch.testing.assert_close(got, want, atol=0, rtol=0)
+    Z = torch.zeros(1, 6, 9, dtype=dtype)
+    assert bool((_fro_normalize_torch(namespace(Z), Z, 1.0, 0.0) == 0).all())
