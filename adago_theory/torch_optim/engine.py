@@ -1,7 +1,10 @@
 r"""The engine of the PyTorch classes: bucket, stack, one functional step, unstack.
 
 For every parameter group, the parameters that have a gradient are put in buckets of equal
-(rule, shape, step count); each bucket is one call of the toolkit's pure step
+(rule, shape, step count); each bucket of small matrices (below ``STACK_MAX_NUMEL`` entries) is
+one call of the toolkit's pure step, a larger matrix is a call of its own, and all the
+non-matrix parameters of a group (same step count) are one call of the entrywise fallback,
+concatenated along their last axis:
 
 .. math::
 
@@ -10,6 +13,7 @@ For every parameter group, the parameters that have a gradient are put in bucket
 on the stacked tensors ``X = stack(params)``, ``G = stack(grads)`` (leading axis = the
 independent matrices, exactly the toolkit's batch convention), after which the new
 parameters are copied back and the new state is kept per parameter as views of the batch
+(of the concatenation for the fallback; the next step finds the batch again without a copy)
 (``self.state[p]`` holds the fields of the toolkit's state NamedTuple, so ``state_dict`` and
 ``load_state_dict`` work as for any torch optimizer).
 
@@ -36,12 +40,13 @@ _ENGINE_KEYS = ("lr", "orthogonalize", "fallback", "fallback_lr", "fallback_opti
                 "orth_dtype", "batch_dims")
 _HALF = (torch.bfloat16, torch.float16)
 
-#: Equal-shape matrices with fewer entries than this are stacked into one functional call; larger
-#: ones are stepped one by one (each a view of its parameter: no copy).  Stacking saves the
-#: per-call overhead of many small matrices; for large ones it only adds the copies and pushes the
-#: element-wise passes out of the cache.  Measured 2026-12-02 (torch 2.13, one CPU thread, 4 equal
-#: matrices, Muon): stacking took 0.12-0.92x the one-by-one time up to 256x256 and 1.08-1.28x from
-#: 362x362 (bfloat16 and float32 Newton-Schulz); see docs/performance.md, ``bench train``.
+#: Equal-shape matrix parameters with fewer entries than this (all runs of a ``batch_dims``
+#: parameter counted) are stacked into one functional call; larger ones are stepped one by one
+#: (each a view of its parameter: no copy).  Stacking saves the per-call overhead of many small
+#: matrices; for large ones it only adds the copies and pushes the element-wise passes out of the
+#: cache.  Measured 2026-12-02 (torch 2.13, one CPU thread, 4 equal matrices, Muon): stacking took
+#: 0.12-0.92x the one-by-one time up to 256x256 and 1.08-1.28x from 362x362 (bfloat16 and float32
+#: Newton-Schulz); see docs/performance.md, ``bench train``.
 STACK_MAX_NUMEL = 100_000
 
 
@@ -217,7 +222,7 @@ class KernelOptimizer(torch.optim.Optimizer):
                 if not is_mat:
                     self._step_bucket(group, gi, idx, opt, cls, is_mat)
                     continue
-                if math.prod(shape[bd:]) < STACK_MAX_NUMEL:
+                if math.prod(shape) < STACK_MAX_NUMEL:     # entries of one parameter (all its runs)
                     self._step_bucket(group, gi, idx, opt, cls, is_mat)
                 else:
                     for i in idx:
