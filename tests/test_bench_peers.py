@@ -45,8 +45,8 @@ def test_hand_written_references_against_independent_formulas():
 def test_a_disagreeing_peer_is_not_timed(monkeypatch):
     monkeypatch.setattr(P, "ns_numpy", lambda W, *a, **k: 2.0 * W)     # a wrong "peer"
     buf = io.StringIO()
-    P._SELECTED.clear()
-    P._SELECTED.add("numpy")
+    P.SELECTED.clear()
+    P.SELECTED.add("numpy")
     rows = []
     P._bench_kernel((4, 50, 30), "float64", 1, lambda s: print(s, file=buf), rows)
     assert "plain NumPy: disagrees with adago-theory" in buf.getvalue()

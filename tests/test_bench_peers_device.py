@@ -99,7 +99,7 @@ def test_torch_hand_loops_equal_the_numpy_loops():
     Pr = make_matrix_least_squares(7, 4, rng=0)
     X0 = Pr.initial_point(1, runs=3)
     A, B, C = (Pr.host[k] for k in ("A", "B", "C"))
-    g_np = P._residual_grad_np(A, B, C)
+    g_np = P.residual_grad_np(A, B, C)
     g_t = _residual(*(torch.from_numpy(v) for v in (A, B, C)))
     X0t = torch.from_numpy(X0)
     ref = P.muon_numpy(X0, g_np, 6)

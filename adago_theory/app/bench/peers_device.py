@@ -38,7 +38,7 @@ import sys
 
 import numpy as np
 
-from . import peers as base
+from . import peer_impls as base
 
 __all__ = ["bench_peers_device"]
 
@@ -111,7 +111,7 @@ class _Device:
             self.jax_why = "jax not installed; pip install 'adago-theory[peers]'"
         else:
             os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")   # leave the GPU to CuPy/PyTorch too
-            jax, _ = base._jax()
+            jax, _ = base.jax_modules()
             jax.config.update("jax_default_matmul_precision", "highest")    # no TF32 for float32 rows
             kind = "gpu" if self.on_gpu else "cpu"
             try:
@@ -122,7 +122,7 @@ class _Device:
     def hand(self):
         """Whether the by-hand peer runs: family "numpy" (raw CuPy), or "numpy"/"torch" with backend="torch"."""
         fams = ("numpy",) if self.backend == "cupy" else ("numpy", "torch")
-        return any(f in base._SELECTED for f in fams)
+        return any(f in base.SELECTED for f in fams)
 
     # -- arrays ------------------------------------------------------------
 
@@ -160,7 +160,7 @@ def _muon_torch(X0, grad, T, eta=base.ETA_MUON, beta=base.BETA):
     for _ in range(T):
         G = grad(X)
         M = beta * M + (1 - beta) * G
-        X = X - eta * base._ns_torch((1 - beta) * G + beta * M)
+        X = X - eta * base.ns_torch((1 - beta) * G + beta * M)
     return X
 
 
@@ -175,7 +175,7 @@ def _adago_torch(X0, grad, T, eta, gamma, eps, beta, v0):
         gc = G.square().sum(dim=(-2, -1)).sqrt().clamp(max=gamma)
         v2 = v2 + gc * gc
         alpha = (eta * gc / v2.sqrt()).clamp(min=eps)
-        X = X - alpha[..., None, None] * base._ns_torch(M)
+        X = X - alpha[..., None, None] * base.ns_torch(M)
     return X
 
 
@@ -197,7 +197,7 @@ def _table(workload, impls, ref, tols, rounds, dev, say, rows, unit=("ms", 1e3),
     refs = refs or {}
     for label, (fn, host) in impls.items():
         tol = tols.get(label, tols[None])
-        err = base._rel(host(fn()), refs.get(label, ref))   # also the warm-up (JAX compiles here)
+        err = base.rel(host(fn()), refs.get(label, ref))   # also the warm-up (JAX compiles here)
         dev.sync()
         agree[label] = err
         if err > tol:
@@ -205,7 +205,7 @@ def _table(workload, impls, ref, tols, rounds, dev, say, rows, unit=("ms", 1e3),
             say(f"  {label}: disagrees with {whom} (relative difference {err:.2e} > {tol:g}); not timed")
             continue
         fns[label] = fn
-    t = base._interleaved(fns, rounds, sync=dev.sync)
+    t = base.interleaved(fns, rounds, sync=dev.sync)
     ours = t[next(iter(impls))]
     name, scale = unit
     for label, s in t.items():
@@ -225,20 +225,20 @@ def _kernel(dev, shape, dtype, rounds, say, rows):
     Wd = dev.put(W)
     impls = {f"adago-theory orthogonalize ({dev.backend})": (lambda: orthogonalize(Wd, "newton-schulz"), _host)}
     if dev.backend == "cupy":
-        if "numpy" in base._SELECTED:
+        if "numpy" in base.SELECTED:
             impls["raw CuPy by hand"] = (lambda: base.ns_numpy(Wd, xp=dev.cupy), _host)
         else:
             say("  raw CuPy by hand: skipped (not selected)")
     if (dev.backend == "cupy" and dev.tdev is not None) or (dev.backend == "torch" and dev.hand()):
         Wt = Wd if dev.backend == "torch" else dev.put_torch(W)
         label = "PyTorch batched @ (by hand)" if dev.backend == "torch" else f"PyTorch batched @ on {dev.tdev}"
-        impls[label] = (lambda: base._ns_torch(Wt), _host)
+        impls[label] = (lambda: base.ns_torch(Wt), _host)
     else:
         say(f"  PyTorch batched @: skipped ({dev.torch_why or 'not selected'})")
     if dev.jdev is not None:
-        jax, jnp = base._jax()
+        jax, jnp = base.jax_modules()
         Wj = jax.device_put(W, dev.jdev)
-        f = jax.jit(jax.vmap(lambda x: base._ns_jnp(jnp, x)))
+        f = jax.jit(jax.vmap(lambda x: base.ns_jnp(jnp, x)))
         impls[f"JAX jit(vmap) on {dev.jdev.platform}"] = (lambda: f(Wj).block_until_ready(), np.asarray)
     else:
         say(f"  JAX jit(vmap): skipped ({dev.jax_why})")
@@ -272,7 +272,7 @@ def _grad(dev, R, rounds, say, rows):
         lib = "raw CuPy" if dev.backend == "cupy" else "PyTorch"
         impls[f"residual form, {lib} by hand"] = (lambda: g(X0d), _host)
     if dev.jdev is not None:
-        jax, jnp = base._jax()
+        jax, jnp = base.jax_modules()
         Aj, Bj, Cj, Xj = (jax.device_put(v, dev.jdev) for v in (A, B, C, X0))
         gj = jax.jit(jax.vmap(jax.grad(lambda x: 0.5 * jnp.sum((Aj @ x @ Bj - Cj) ** 2))))
         impls[f"JAX jit(vmap(grad)) on {dev.jdev.platform}"] = (lambda: gj(Xj).block_until_ready(), np.asarray)
@@ -315,7 +315,7 @@ def _e2e(dev, R, T, rounds, say, rows, *, which=("muon", "adago"), torch_optim=T
         for name in which:
             tables[name][f"{lib} loop by hand"] = (hand[name], name)
     if dev.jdev is not None:
-        for label, (fn, kind) in base._optax_peers(P, X0, T, say, jdev=dev.jdev).items():
+        for label, (fn, kind) in base.optax_peers(P, X0, T, say, jdev=dev.jdev).items():
             if kind.startswith("muon") and "muon" in which:
                 tables["muon"][f"{label.strip()} on {dev.jdev.platform}"] = (fn, kind)
             elif kind == "adago" and "adago" in which:
@@ -325,8 +325,8 @@ def _e2e(dev, R, T, rounds, say, rows, *, which=("muon", "adago"), torch_optim=T
     if "muon" in which:
         if not torch_optim:
             say("  torch.optim.Muon: skipped at this size (a per-parameter loop; minutes)")
-        elif dev.tdev is not None and ("torch" in base._SELECTED):
-            for label, (fn, kind) in base._torch_muon(P, X0, T, say, device=dev.tdev).items():
+        elif dev.tdev is not None and ("torch" in base.SELECTED):
+            for label, (fn, kind) in base.torch_muon(P, X0, T, say, device=dev.tdev).items():
                 tables["muon"][label] = (fn, kind)
         else:
             say(f"  torch.optim.Muon: skipped ({dev.torch_why})")
@@ -339,7 +339,7 @@ def _e2e(dev, R, T, rounds, say, rows, *, which=("muon", "adago"), torch_optim=T
         # optax.contrib.muon follows its own (bias-corrected) rule: checked against a NumPy loop of that rule
         bc = [k for k, (_, kind) in impls.items() if kind == "muon-bc"]
         if bc and "muon-bc" not in refs:
-            refs["muon-bc"] = base.muon_numpy(X0, base._residual_grad_np(A, B, C), T, bias_correction=True)
+            refs["muon-bc"] = base.muon_numpy(X0, base.residual_grad_np(A, B, C), T, bias_correction=True)
         tols = {None: 1e-8, **{k: 0.1 for k in impls if "torch.optim" in k}}
         _table(f"{name} {R}x50x30 T={T} {dev.name}", {k: (fn, _host) for k, (fn, _) in impls.items()}, ref, tols,
                rounds, dev, say, rows, unit=("s", 1.0), refs={k: refs["muon-bc"] for k in bc})
@@ -380,9 +380,9 @@ def bench_peers_device(*, backend, device=None, quick=False, file=None, rounds=N
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"adago-theory bench peers: error: {msg}", file=sys.stderr)
         return 2
-    base._SELECTED.clear()
-    base._SELECTED.update(peers)
-    dev.find_peers(base._SELECTED)
+    base.SELECTED.clear()
+    base.SELECTED.update(peers)
+    dev.find_peers(base.SELECTED)
 
     def say(s=""):
         print(s, file=file, flush=True)
