@@ -463,11 +463,23 @@ MUTANTS = dict([
     _m(namo_d_no_clamp, 'namo_d', 'NAMO-D with the clamp toward the mean removed (c = 0)',
        ('orthogonality',)),
     _m(polargrad_frobenius, 'polargrad', 'PolarGrad scaled by the Frobenius norm instead of the nuclear norm',
-       ('orthogonality', 'polargrad', 'null_gradient')),
+       ('orthogonality', 'polargrad', 'null_gradient'),
+       (
+           ('polarsgd_rate',
+            "its direction ||G||_F Orth(G) satisfies the two facts the O(1/K) argument uses: <g, D(g)> = "
+            "||g||_F ||g||_* >= ||g||_F^2 and ||D(G)||_op <= ||G||_* (docs/derivations/polarsgd.md, 'Mutants that "
+            "satisfy this claim')"),
+       )),
     _m(polargrad_no_scale, 'polargrad', 'PolarGrad without its scale (Muon)',
        ('orthogonality', 'polargrad', 'null_gradient')),
     _m(polargrad_ns1, 'polargrad', 'PolarGrad with an inexact polar factor (one cubic Newton-Schulz step)',
-       ('orthogonality', 'polargrad', 'null_gradient')),
+       ('orthogonality', 'polargrad', 'null_gradient'),
+       (
+           ('polarsgd_rate',
+            "one cubic Newton-Schulz step p(x) = (3x - x^3)/2 >= x on [0, 1] keeps <g, D(g)> = <g, U>^2 >= "
+            "||g||_F^2 and ||D(G)||_op <= ||G||_*, the two facts the O(1/K) argument uses "
+            "(docs/derivations/polarsgd.md, 'Mutants that satisfy this claim')"),
+       )),
 ])
 
 
