@@ -466,7 +466,7 @@ MUTANTS = dict([
        ('orthogonality', 'polargrad', 'null_gradient'),
        (
            ('polarsgd_rate',
-            "its direction ||G||_F Orth(G) satisfies the two facts the O(1/K) argument uses: <g, D(g)> = "
+            "its direction ||G||_F Orth(G) satisfies the two facts the O(1/K) argument uses: ⟨g, D(g)⟩ = "
             "||g||_F ||g||_* >= ||g||_F^2 and ||D(G)||_op <= ||G||_* (docs/derivations/polarsgd.md, 'Mutants that "
             "satisfy this claim')"),
        )),
@@ -476,7 +476,7 @@ MUTANTS = dict([
        ('orthogonality', 'polargrad', 'null_gradient'),
        (
            ('polarsgd_rate',
-            "one cubic Newton-Schulz step p(x) = (3x - x^3)/2 >= x on [0, 1] keeps <g, D(g)> = <g, U>^2 >= "
+            "one cubic Newton-Schulz step p(x) = (3x - x^3)/2 >= x on [0, 1] keeps ⟨g, D(g)⟩ = ⟨g, U⟩^2 >= "
             "||g||_F^2 and ||D(G)||_op <= ||G||_*, the two facts the O(1/K) argument uses "
             "(docs/derivations/polarsgd.md, 'Mutants that satisfy this claim')"),
        )),
