@@ -60,9 +60,8 @@ def test_equals_the_functional_step_matrix_by_matrix(cls, factory, hyper, lr):
         np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
 
 
-def test_same_shape_matrices_share_one_call():
-    model = _model()
-    opt = Muon(model.parameters(), lr=0.01)
+def _bucket_sizes(model, opt):
+    """The number of parameters in each functional call of one ``opt.step()`` (sorted)."""
     calls = []
     real = opt._step_bucket
 
@@ -73,8 +72,15 @@ def test_same_shape_matrices_share_one_call():
     opt._step_bucket = spy
     _grads(model, 0)
     opt.step()
+    opt._step_bucket = real
+    return sorted(calls)
+
+
+def test_same_shape_matrices_share_one_call():
+    model = _model()
+    opt = Muon(model.parameters(), lr=0.01)
     # weights 12x5, 12x12 (two), 3x12: 3 calls; the four biases (entrywise AdamW): one call
-    assert sorted(calls) == [1, 1, 2, 4]
+    assert _bucket_sizes(model, opt) == [1, 1, 2, 4]
 
 
 def test_large_matrices_are_stepped_one_by_one(monkeypatch):
@@ -83,17 +89,7 @@ def test_large_matrices_are_stepped_one_by_one(monkeypatch):
     monkeypatch.setattr(engine, "STACK_MAX_NUMEL", 12 * 12)   # 12x12 matrices: one per call
     model = _model()
     opt = Muon(model.parameters(), lr=0.01)
-    calls = []
-    real = opt._step_bucket
-
-    def spy(group, gi, idx, *a):
-        calls.append(len(idx))
-        return real(group, gi, idx, *a)
-
-    opt._step_bucket = spy
-    _grads(model, 0)
-    opt.step()
-    assert sorted(calls) == [1, 1, 1, 1, 4]
+    assert _bucket_sizes(model, opt) == [1, 1, 1, 1, 4]
     # the same steps as the stacked call (the default for 12x12)
     monkeypatch.setattr(engine, "STACK_MAX_NUMEL", 10**6)
     ref = _model()
