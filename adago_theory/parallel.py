@@ -11,6 +11,7 @@ SVD) and the norms (singular values).
 from __future__ import annotations
 
 import functools
+import os
 
 from .backend import is_numpy_namespace
 
@@ -22,10 +23,20 @@ CHUNK_BYTES = 3e6  # per-task working set of the batch-parallel path (cache bloc
 NS_THREAD_WORK = 2e7  # least batch * min(m, n)^2 * max(m, n) for which Newton–Schulz uses threads
 
 
+def _forget_pool():
+    """In a forked child: the parent's pool threads do not exist there (a pool copied by ``fork``
+    would queue work that no thread runs); the next call creates a fresh pool."""
+    global _POOL, _CONTROLLER
+    _POOL = None
+    _CONTROLLER = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 @functools.lru_cache(maxsize=1)
 def numpy_threads():
-    import os
-
     return max(1, min(os.cpu_count() or 1, 16))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import numbers
+import os
 import sys
 import threading
 import time
@@ -58,6 +59,17 @@ RECORD_AHEAD = 4
 
 _RECORD_POOL = None
 _RECORD_LOCK = threading.Lock()
+
+
+def _forget_record_pool():
+    """In a forked child: the parent's recording thread does not exist there; start afresh."""
+    global _RECORD_POOL, _RECORD_LOCK
+    _RECORD_POOL = None
+    _RECORD_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_record_pool)
 
 
 def _record_pool():
