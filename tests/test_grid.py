@@ -160,3 +160,15 @@ def test_check_sweep_batched_equals_substituted_scalar_factory():
     np.testing.assert_allclose(batched["tune_median"], alone["tune_median"], rtol=1e-12)
     np.testing.assert_allclose(batched["final_gap"], alone["final_gap"], rtol=1e-12)
     assert batched["eta_star"] == alone["eta_star"]
+
+
+def test_takes_run_arrays_against_hand_written_factories():
+    from adago_theory.optim import adago, muon, takes_run_arrays
+
+    assert takes_run_arrays(lambda **kw: muon(**kw), {"eta": (0.01, 0.1)})
+    assert takes_run_arrays(lambda **kw: adago(**kw, gamma=10.0), {"eta": (0.05, 0.2), "eps": (1e-4, 1e-3)})
+    # accepts the array but steps every run with its first entry: caught
+    assert not takes_run_arrays(lambda eta: muon(float(np.ravel(eta)[0])), {"eta": (0.01, 0.1)})
+    # refuses arrays (raises): "no", not an error
+    assert not takes_run_arrays(lambda eta: muon(float(eta)), {"eta": (0.01, 0.1)})
+    assert not takes_run_arrays(lambda **kw: muon(**kw), {})

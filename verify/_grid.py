@@ -46,6 +46,7 @@ from typing import NamedTuple
 import numpy as np
 
 from adago_theory import run
+from adago_theory.optim import takes_run_arrays
 from adago_theory.run import Trace, record_steps
 
 __all__ = ["HORIZON_SPREAD", "Config", "SameNoise", "group_configs", "takes_arrays", "run_grid", "split_trace"]
@@ -94,8 +95,9 @@ def takes_arrays(make, params):
     values of each name as arrays of shape (2,): the smallest and the largest of the grid's values (so a probe
     never leaves the grid's range; equal where the grid does not vary that name), or :math:`1.5\times` and
     :math:`0.5\times` a scalar; it takes three steps on a batch of two runs of a 4 x 3 matrix, and each run must
-    equal (``rtol`` :math:`10^{-12}`) the steps of ``make`` built with its scalars.  Any exception counts as "no".
-    Cached per ``make`` and probe values.
+    equal (``rtol`` :math:`10^{-12}`) the steps of ``make`` built with its scalars
+    (:func:`adago_theory.optim.takes_run_arrays`).  Any exception counts as "no".  Cached per ``make`` and
+    probe values.
     """
     vals = {}
     for k in sorted(params):
@@ -109,35 +111,10 @@ def takes_arrays(make, params):
     try:
         hit = _PROBED.get(key)
     except TypeError:            # an unhashable callable: probe every time
-        return _probe(make, vals)
+        return takes_run_arrays(make, vals)
     if hit is None:
-        hit = _PROBED[key] = _probe(make, vals)
+        hit = _PROBED[key] = takes_run_arrays(make, vals)
     return hit
-
-
-def _probe(make, vals):
-    if not vals:
-        return False
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((2, 4, 3))
-    Gs = [rng.standard_normal((2, 4, 3)) for _ in range(3)]
-    arrays = {k: np.array(v, dtype=np.float64) for k, v in vals.items()}
-    try:
-        opt = make(**arrays)
-        Xb, st = X, opt.init(X)
-        for G in Gs:
-            Xb, st = opt.step(Xb, G, st)
-        Xb = np.asarray(Xb)
-        for r in range(2):
-            one = make(**{k: float(v[r]) for k, v in arrays.items()})
-            Xr, sr = X[r], one.init(X[r])
-            for G in Gs:
-                Xr, sr = one.step(Xr, G[r], sr)
-            if Xb.shape != X.shape or not np.allclose(Xb[r], np.asarray(Xr), rtol=1e-12, atol=1e-14):
-                return False
-    except Exception:  # noqa: BLE001 - a factory or step that refuses arrays: one run per value
-        return False
-    return True
 
 
 class SameNoise:

@@ -24,6 +24,7 @@ from .baselines import AdaGradNormState, AdamWState, SGDState, adagrad_norm, ada
 from .muon import MuonState, muon
 from .namo import NAMODState, NAMOState, namo, namo_d
 from .polargrad import PolarGradState, polargrad
+from .probe import takes_run_arrays
 from .skip import SkipNonFiniteState, skip_nonfinite
 
 #: Optimizer names of run configurations and the command line (``--optimizer NAME``) -> factory.
@@ -46,6 +47,7 @@ __all__ = [
     "init_all",
     "step_all",
     "skip_nonfinite",
+    "takes_run_arrays",
     "SkipNonFiniteState",
     "resolve_orth",
     "make_schedule",

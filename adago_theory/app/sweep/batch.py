@@ -161,8 +161,9 @@ def takes_arrays(name, params) -> bool:
     """Whether optimizer ``name`` takes its numeric ``params`` as arrays over the run axis.
 
     Probed once per optimizer and set of names: the factory is built with two different values
-    of each (about 1.5x and 0.5x the given one) as arrays of shape (2,), one step is taken on a
-    batch of two runs, and each run must equal the step of the factory built with its scalars.
+    of each (1.5x and 0.5x the given one) as arrays of shape (2,), one step is taken on a batch of
+    two runs, and each run must equal the step of the factory built with its scalars
+    (:func:`adago_theory.optim.takes_run_arrays`).
     """
     from adago_theory.optim import OPTIMIZERS
 
@@ -174,23 +175,13 @@ def takes_arrays(name, params) -> bool:
 
 
 def _probe(factory, params, names) -> bool:
+    from adago_theory.optim import takes_run_arrays
+
     if factory is None or not names:
         return False
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((2, 4, 3))
-    G = rng.standard_normal((2, 4, 3))
-    vals = {k: np.array([1.5 * params[k], 0.5 * params[k]]) for k in names}
-    try:
-        opt = factory(**{**params, **vals})
-        X1, _ = opt.step(X, G, opt.init(X))
-        for r in range(2):
-            one = factory(**{**params, **{k: float(v[r]) for k, v in vals.items()}})
-            Xr, _ = one.step(X[r], G[r], one.init(X[r]))
-            if not np.allclose(np.asarray(X1)[r], np.asarray(Xr), rtol=1e-12, atol=1e-14):
-                return False
-    except Exception:  # noqa: BLE001 - a factory or step that refuses arrays: not batchable
-        return False
-    return True
+    fixed = {k: v for k, v in params.items() if k not in names}
+    return takes_run_arrays(lambda **kw: factory(**fixed, **kw),
+                            {k: (1.5 * params[k], 0.5 * params[k]) for k in names}, steps=1)
 
 
 def _like(xp, values, X):
