@@ -41,7 +41,7 @@ import numpy as np
 from adago_theory import DivergedRunError, run
 from adago_theory.backend import standard_normal, to_numpy
 
-__all__ = ["RateInstance", "rate_instance", "RULES", "RULE_TEXT", "RULE_CONSTANTS", "RULE_FACTORY", "eta_unit", "make_rule", "robust_problem", "PerRunNoise",
+__all__ = ["RateInstance", "rate_instance", "RULES", "RULE_TEXT", "RULE_CONSTANTS", "RULE_FACTORY", "eta_unit", "make_rule", "trace_summary", "robust_problem", "PerRunNoise",
            "average_gradient_grid", "host_mean_value", "host_grad_norm", "SkewedRankOneNoise",
            "record_grid"]
 
@@ -220,13 +220,21 @@ def average_gradient_grid(make_opt, problem, horizons, seeds, *, stochastic, eps
         except DivergedRunError as exc:   # a diverged run is a failed run, never a crash of the check
             diverged[k] = str(exc).splitlines()[0][:200]
             continue
-        g = tr.grad_nuc[tr.steps < T]
-        avg[:, k] = g.mean(axis=0)
-        mn[:, k] = g.min(axis=0)
+        avg[:, k], mn[:, k], f = trace_summary(tr, T, None if frac is None else eps_of(T))
         if frac is not None:
-            a = np.asarray(tr.alpha[1:], dtype=float)
-            frac[:, k] = np.mean(a > eps_of(T) * (1.0 + 1e-3), axis=0)
+            frac[:, k] = f
     return {"avg": avg, "min": mn, "adaptive_fraction": frac, "diverged": diverged}
+
+
+def trace_summary(tr, T, eps=None):
+    r"""Per run of a trace recorded on :func:`record_grid`: the average and the minimum of
+    :math:`\|\nabla f(\Theta_t)\|_*` over :math:`t < T`, and (``eps`` given) the fraction of steps whose step size
+    exceeds the floor ``eps`` by more than 0.1 % (AdaGO's adaptive branch; else None)."""
+    g = tr.grad_nuc[tr.steps < T]
+    frac = None
+    if eps is not None:
+        frac = np.mean(np.asarray(tr.alpha[1:], dtype=float) > eps * (1.0 + 1e-3), axis=0)
+    return g.mean(axis=0), g.min(axis=0), frac
 
 
 def host_mean_value(problem, seeds):

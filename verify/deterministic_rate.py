@@ -47,7 +47,7 @@ from adago_theory import default_rng
 from ._factories import NAMES, resolve, uses
 from ._grid import run_grid
 from ._rate_rules import (rate_instance, RULE_CONSTANTS, RULE_FACTORY, RULE_TEXT, average_gradient_grid, make_rule,
-                          record_grid)
+                          record_grid, trace_summary)
 from ._runs import negative_control, no_minor_labels
 from .fit import fit_rate, rate_verdict
 from .result import CheckResult
@@ -135,12 +135,10 @@ def measure_rules(rules, problem, horizons, seeds, eta0, factories):
             if not hasattr(tr, "grad_nuc"):                # its own DivergedRunError: a failed run, not a crash
                 d["diverged"][k_] = str(tr).splitlines()[0][:200]
                 continue
-            g = tr.grad_nuc[tr.steps < T]
-            d["avg"][:, k_] = g.mean(axis=0)
-            d["min"][:, k_] = g.min(axis=0)
-            if d["adaptive_fraction"] is not None:
-                d["adaptive_fraction"][:, k_] = np.mean(np.asarray(tr.alpha[1:], dtype=float)
-                                                        > params["eps"] * (1.0 + 1e-3), axis=0)
+            floor = None if d["adaptive_fraction"] is None else params["eps"]
+            d["avg"][:, k_], d["min"][:, k_], frac = trace_summary(tr, T, floor)
+            if frac is not None:
+                d["adaptive_fraction"][:, k_] = frac
     return out
 
 
