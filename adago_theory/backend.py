@@ -113,6 +113,10 @@ def namespace(*arrays) -> Namespace:
     arrs = [a for a in arrays if a is not None and type(a) not in (int, float, bool, complex)]
     if not arrs:
         raise TypeError("namespace() needs at least one array argument")
+    key = frozenset(type(a) for a in arrs)
+    xp = _NAMESPACES.get(key)
+    if xp is not None:                  # the namespace depends only on the array types (checked once)
+        return xp
     libs = []
     for a in arrs:
         lib = _library_of(a)
@@ -124,13 +128,20 @@ def namespace(*arrays) -> Namespace:
             "move them to one backend first (see adago_theory.from_numpy / to_numpy)"
         )
     try:
-        return array_api_compat.array_namespace(*arrs)
+        xp = array_api_compat.array_namespace(*arrs)
     except TypeError:
         a = arrs[0]
         raise TypeError(
             f"unsupported array type {type(a).__module__}.{type(a).__name__}; expected an array of a "
             "library that array-api-compat recognises (NumPy, CuPy, PyTorch, array_api_strict, ...)"
         ) from None
+    if len(_NAMESPACES) < 64:
+        _NAMESPACES[key] = xp
+    return xp
+
+
+#: frozenset of array types -> their namespace (array_api_compat.array_namespace costs ~5 us a call).
+_NAMESPACES: dict = {}
 
 
 def backend_name(xp_or_array) -> str:

@@ -65,6 +65,8 @@ import math
 import numbers
 from typing import NamedTuple
 
+import numpy as np
+
 from .backend import device_of, is_half, is_numpy_namespace, is_torch_namespace, namespace, on_gpu, pow2_scale
 from .checks import check_int, check_matrix, check_real
 from .parallel import batch_parallel, use_batch_parallel
@@ -232,7 +234,6 @@ def _apply_scalar(x, schedule):
 @functools.lru_cache(maxsize=256)
 def _check_orbit(schedule):
     """Refuse a schedule whose scalar map leaves [-NS_ORBIT_BOUND, NS_ORBIT_BOUND] on [0, 1] (float64 grid)."""
-    import numpy as np
 
     x = np.linspace(0.0, 1.0, 4097)
     with np.errstate(all="ignore"):
@@ -266,6 +267,21 @@ def ns_schedule(coeffs="jordan", steps=None):
     scale : float
         The normalisation safety factor of the preset (1.0 for explicit lists).
     """
+    try:
+        hash((coeffs, steps))
+    except TypeError:                   # a list of triples: validated every call
+        return _ns_schedule(coeffs, steps)
+    sched, scale = _ns_schedule_cached(coeffs, steps, type(steps))    # True == 1 == 1.0: the type too
+    return list(sched), scale
+
+
+@functools.lru_cache(maxsize=256)
+def _ns_schedule_cached(coeffs, steps, _steps_type):
+    sched, scale = _ns_schedule(coeffs, steps)
+    return tuple(sched), scale
+
+
+def _ns_schedule(coeffs, steps):
     triples, default_steps, scale = _validate_coeffs(coeffs)
     k = default_steps if steps is None else _validate_steps(steps)
     if k > NS_MAX_STEPS:
@@ -280,6 +296,30 @@ def _check_input(M, xp, check_finite):
     if check_finite:
         if not bool(xp.all(xp.isfinite(M))):
             raise ValueError("M contains NaN or Inf entries; orthogonalize needs finite input")
+
+
+def _check_dtype(xp, dtype, M):
+    """``dtype`` as a dtype of ``M``'s library after checking it is a real floating one."""
+    try:
+        return _DTYPES[(xp, dtype)]
+    except (KeyError, TypeError):
+        pass
+    try:
+        dt = xp.empty((0,), dtype=dtype, device=device_of(M)).dtype
+        ok = xp.isdtype(dt, "real floating")
+    except (TypeError, ValueError, AttributeError, RuntimeError):
+        ok = False
+    if not ok:
+        raise ValueError(f"dtype must be a real floating dtype of M's array library ({xp.__name__}), got {dtype!r}")
+    try:
+        if len(_DTYPES) < 64:
+            _DTYPES[(xp, dtype)] = dt
+    except TypeError:                   # an unhashable dtype spelling
+        pass
+    return dt
+
+
+_DTYPES: dict = {}
 
 
 def _mT(xp, X):
@@ -312,7 +352,6 @@ def _fro_normalize_numpy(flat, scale, eps, out):
     overflow; the entries lost to underflow are below its rounding); only the unsafe
     matrices take the scaled route.
     """
-    import numpy as np
 
     dt = flat.dtype
     nd = np.float32 if dt.itemsize < 4 else dt
@@ -329,17 +368,19 @@ def _fro_normalize_numpy(flat, scale, eps, out):
         out[bad] = _fro_normalize(xnp, flat[bad], scale, eps)
 
 
-def _newton_schulz(xp, W, schedule, scale, eps, out=None):
+def _newton_schulz(xp, W, schedule, scale, eps, out=None, dtype=None):
     """Wide W (m <= n): X <- aX + (bA + cA^2) X with A = X X^T, evaluated as X <- (A(cA + bI) + aI) X.
 
     The factored form needs the same three products per step (X X^T, A(cA + bI), B X) but does its
-    element-wise work on the small m x m matrices instead of on the m x n iterate.
+    element-wise work on the small m x m matrices instead of on the m x n iterate.  ``scale=None``:
+    ``W`` is already normalised.  ``dtype``: the iteration's (and the result's) dtype; on
+    backends other than PyTorch the caller passes ``W`` already in it (see :func:`orthogonalize`).
     """
+    if is_torch_namespace(xp):
+        return _newton_schulz_torch(xp, W, schedule, scale, eps, dtype)
     if is_numpy_namespace(xp) and W.ndim >= 3:
         return _newton_schulz_numpy(W, schedule, scale, eps, out=out)
-    if is_torch_namespace(xp):
-        return _newton_schulz_torch(xp, W, schedule, scale, eps)
-    X = _fro_normalize(xp, W, scale, eps)
+    X = W if scale is None else _fro_normalize(xp, W, scale, eps)
     m = X.shape[-2]
     eye = xp.eye(m, dtype=X.dtype, device=device_of(X))
     for a, b, c in schedule:
@@ -352,60 +393,91 @@ def _newton_schulz(xp, W, schedule, scale, eps, out=None):
     return X
 
 
-def _fro_normalize_torch(xp, W, scale, eps):
+def _fro_normalize_torch(xp, W, scale, eps, out_dt=None):
     """The torch batch version of :func:`_fro_normalize`: plain where safe, scaled elsewhere.
 
     As :func:`_fro_normalize_numpy`: the plain sum of squares (float32 for half inputs) of a
     matrix is safe when finite and at least ``tiny / eps``, and then the plain formula equals the
     power-of-two-scaled one bit for bit; the batch takes the scaled route only when some matrix is
-    unsafe (one host synchronisation).
+    unsafe (one host synchronisation).  The quotient is computed in ``W``'s precision (float32
+    for half ``W``: a half ``W`` divided by a host scalar is read in its own dtype and rounded
+    once) and rounded once to ``out_dt`` (default ``W``'s dtype).  ``* scale`` and ``+ eps`` are
+    skipped when they are exact no-ops (scale 1, eps 0).
     """
     import torch
 
+    out_dt = W.dtype if out_dt is None else out_dt
     nd = torch.float32 if is_half(xp, W.dtype) else W.dtype
     Wn = W if nd == W.dtype else W.to(nd)
     ss = torch.linalg.vecdot(Wn.flatten(-2), Wn.flatten(-2))
-    den = torch.sqrt(ss).mul_(scale).add_(eps)
+    den = torch.sqrt(ss)
+    if scale != 1.0:
+        den = den.mul_(scale)
+    if eps != 0.0:
+        den = den.add_(eps)
     fi = torch.finfo(nd)
     if W.shape[0] == 1:
         # one matrix: one host synchronisation brings the test and the denominator, and the
         # division by a scalar reads W in its own dtype and rounds once (no float32 copy written)
         s2, d = torch.cat((ss, den)).tolist()
         if not fi.tiny / fi.eps <= s2 <= fi.max:        # NaN fails too
-            return _fro_normalize(xp, W, scale, eps)
-        return W / d
+            return _fro_normalize(xp, W, scale, eps).to(out_dt)
+        if out_dt != W.dtype and torch.finfo(out_dt).bits < torch.finfo(W.dtype).bits:
+            # a narrower iteration (float32 W, bfloat16 steps): cast, then divide in place, as the
+            # reference codes do — two passes over the narrow copy instead of a wide quotient and its
+            # cast (the quotient is rounded twice; ~0.4 ulp of bfloat16 more, far below the steps')
+            return W.to(out_dt).div_(d)
+        X = (Wn if out_dt == nd else W) / d            # a float32 iteration of half W: its float32 copy
+        return X if X.dtype == out_dt else X.to(out_dt)
     if not bool(((ss >= fi.tiny / fi.eps) & (ss <= fi.max)).all()):   # NaN and overflow fail too
-        return _fro_normalize(xp, W, scale, eps)
+        return _fro_normalize(xp, W, scale, eps).to(out_dt)
     X = Wn / den[:, None, None]                         # den > 0: a zero matrix failed the test above
-    return X if X.dtype == W.dtype else X.to(W.dtype)
+    return X if X.dtype == out_dt else X.to(out_dt)
 
 
-def _newton_schulz_torch(xp, W, schedule, scale, eps):
+def _newton_schulz_torch(xp, W, schedule, scale, eps, dtype=None):
     r"""The iteration for PyTorch tensors with the scalings fused into the products.
 
     Each step is :math:`A = XX^\top`, :math:`B = bA + cA^2` (one ``baddbmm`` with
     ``beta = b``, ``alpha = c``) and :math:`X \leftarrow aX + BX` (one ``baddbmm`` with
     ``beta = a``): three products and no separate element-wise pass, the form of
     ``torch.optim.Muon``.  Mathematically the same polynomial as the generic path; the
-    results differ from it by rounding only.  Half-precision inputs (bfloat16, float16)
-    iterate in their own dtype, as ``torch.optim.Muon`` does (the products accumulate in
-    float32 inside the kernels; the normalisation is computed in float32, scale-safely),
-    except small matrices on a CPU (:data:`NS_HALF_CPU_WORK`), which iterate in float32 —
-    faster there and more accurate — and are rounded to the input dtype at the end.
+    results differ from it by rounding only.  (The scalars stay the coefficients: oneDNN
+    compiles a bfloat16 ``baddbmm`` anew for every new ``beta``, ~10x the product's time on a
+    CPU, so the normalisation is not folded into the first step's scalars.)
+
+    The iteration runs in ``dtype`` (default ``W``'s), which is also the result's.  Half
+    precision (bfloat16, float16) iterates in its own dtype, as ``torch.optim.Muon`` does (the
+    products accumulate in float32 inside the kernels), except small matrices on a CPU
+    (:data:`NS_HALF_CPU_WORK`), which iterate in float32 — faster there and more accurate —
+    and are rounded at the end.  The normalisation is computed in ``W``'s precision (float32
+    for half ``W``), scale-safely, and rounded once to the iteration's dtype.
     """
     import torch
 
     shape = W.shape
     m, n = shape[-2], shape[-1]
-    up = is_half(xp, W.dtype) and W.device.type == "cpu" and m * m * n < NS_HALF_CPU_WORK
-    Wi = W.to(torch.float32) if up else W
-    X = _fro_normalize_torch(xp, Wi.reshape((-1,) + tuple(shape[-2:])), scale, eps)
+    out_dt = W.dtype if dtype is None else dtype
+    up = is_half(xp, out_dt) and W.device.type == "cpu" and m * m * n < NS_HALF_CPU_WORK
+    run_dt = torch.float32 if up else out_dt
+    flat = W.reshape((-1,) + tuple(shape[-2:]))
+    if scale is None:
+        X = flat.to(run_dt)
+    else:
+        X = _fro_normalize_torch(xp, flat, scale, eps, run_dt)
+    if X.shape[0] == 1:
+        # one matrix: the 2-D products (torch.optim.Muon's); on a CPU bmm took 1.08x mm's time for a
+        # bfloat16 512 x 512 Gram product (addmm and baddbmm were level), docs/performance.md
+        X = X[0]
+        mm, addmm = torch.mm, torch.addmm
+    else:
+        mm, addmm = torch.bmm, torch.baddbmm
     for a, b, c in schedule:
-        A = torch.bmm(X, X.mT)
-        B = torch.baddbmm(A, A, A, beta=b, alpha=c) if c != 0.0 else A.mul_(b)
-        X = torch.baddbmm(X, B, X, beta=a)
+        A = mm(X, X.mT)
+        B = addmm(A, A, A, beta=b, alpha=c) if c != 0.0 else A.mul_(b)
+        X = addmm(X, B, X, beta=a)
     X = X.reshape(shape)
-    return X.to(W.dtype) if up else X
+    return X.to(out_dt) if X.dtype != out_dt else X
 
 
 #: Half-precision Newton–Schulz on a CPU iterates in float32 below this m^2 n per matrix (m <= n):
@@ -445,7 +517,6 @@ def _newton_schulz_numpy(X, schedule, scale=None, eps=0.0, out=None):
     so the cached scratch is one ``(nb, m, n)`` buffer and three ``(nb, m, m)`` ones.  Only ``out``
     and this function's scratch buffers are written.
     """
-    import numpy as np
 
     shape = X.shape
     flat = np.reshape(X, (-1,) + shape[-2:])
@@ -545,7 +616,7 @@ def _qdwh(xp, W):
     return X
 
 
-def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.0, check_finite=True):
+def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.0, dtype=None, check_finite=True):
     r"""Orthogonalize a matrix or a batch of matrices: :math:`O = \mathrm{Orth}(M) = UV^\top`.
 
     Parameters
@@ -570,13 +641,19 @@ def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.
     eps : float, default 0.0
         Newton–Schulz only: additive epsilon of the normalisation
         :math:`M / (s\|M\|_F + \epsilon)` (Muon's code uses 1e-7).
+    dtype : dtype, optional
+        Newton–Schulz only: run the iteration in this real floating dtype of ``M``'s
+        library and return ``O`` in it, e.g. ``torch.bfloat16`` for a float32 ``M`` (what
+        Muon's reference code and ``torch.optim.Muon`` do).  The normalisation is computed in
+        ``M``'s precision and rounded once (the reference codes round ``M`` first).
+        Default: ``M``'s dtype.
     check_finite : bool, default True
         Raise on NaN/Inf entries (one extra pass over ``M``).
 
     Returns
     -------
     O : array, shape (..., m, n)
-        Same shape, dtype and backend (and device) as ``M``.  Tall inputs are
+        Same shape, dtype (``dtype`` if given) and backend (and device) as ``M``.  Tall inputs are
         processed transposed so that every Gram matrix is
         :math:`\min(m, n)^2` (Newton–Schulz), and wide ones transposed for QDWH
         (which iterates on tall matrices).
@@ -621,6 +698,8 @@ def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.
             raise ValueError(f"steps applies only to method='newton-schulz', not method={method!r}")
         if eps != 0.0:
             raise ValueError(f"eps applies only to method='newton-schulz', not method={method!r}")
+        if dtype is not None:
+            raise ValueError(f"dtype applies only to method='newton-schulz', not method={method!r}")
     if rtol is not None and method != "svd":
         raise ValueError(f"rtol applies only to method='svd', not method={method!r}")
     if rtol is not None:
@@ -629,13 +708,18 @@ def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.
 
     m, n = M.shape[-2], M.shape[-1]
     if m == 0 or n == 0:
-        return xp.zeros(M.shape, dtype=M.dtype, device=device_of(M))
+        dt = M.dtype if dtype is None else _check_dtype(xp, dtype, M)
+        return xp.zeros(M.shape, dtype=dt, device=device_of(M))
 
     if method == "newton-schulz":
+        dt = None if dtype is None else _check_dtype(xp, dtype, M)
         schedule, scale = ns_schedule("jordan" if coeffs is None else coeffs, steps)
         tall = m > n
         W = _mT(xp, M) if tall else M
-        run = lambda Wc, out=None: _newton_schulz(xp, Wc, schedule, scale, float(eps), out=out)  # noqa: E731
+        if dt is not None and dt != W.dtype and not is_torch_namespace(xp):
+            W = xp.astype(_fro_normalize(xp, W, scale, float(eps)), dt)   # normalised in M's precision
+            scale = None
+        run = lambda Wc, out=None: _newton_schulz(xp, Wc, schedule, scale, float(eps), out=out, dtype=dt)  # noqa: E731
         O = batch_parallel(run, W, takes_out=True) if use_batch_parallel(xp, W) else run(W)
         return _mT(xp, O) if tall else O
 

@@ -283,18 +283,23 @@ def test_orth_dtype_runs_only_the_orthogonalization_in_that_dtype():
     ours = Muon([p for p in model.parameters() if p.ndim == 2], lr=0.02, scale="jordan", orth_dtype=torch.bfloat16)
     seen = []
 
-    def orth_bf16(M):  # the reference: the kernel's Newton-Schulz called on a bfloat16 copy, by hand
+    def orth_bf16(M):  # the reference: the kernel's Newton-Schulz iterating in bfloat16, cast back by hand
         seen.append(M.dtype)
-        return orthogonalize(M.to(torch.bfloat16), "newton-schulz", check_finite=False).to(M.dtype)
+        return orthogonalize(M, "newton-schulz", dtype=torch.bfloat16, check_finite=False).to(M.dtype)
 
     f = F.muon(0.02, scale="jordan", orth=orth_bf16)
     _grads(model, 0, torch.float32)
     _grads(ref, 0, torch.float32)
     ours.step()
+    by_shape = {}                   # the reference steps each shape's matrices as one stack, as the engine does
     for p, q in zip(model.parameters(), ref.parameters()):
         if p.ndim == 2:
-            X, st = f.step(q.detach(), q.grad, f.init(q.detach()))
-            assert torch.equal(p.detach(), X)
+            by_shape.setdefault(tuple(p.shape), []).append((p, q))
+    for pairs in by_shape.values():
+        Xq = torch.stack([q.detach() for _, q in pairs])
+        X, st = f.step(Xq, torch.stack([q.grad for _, q in pairs]), f.init(Xq))
+        for k, (p, _) in enumerate(pairs):
+            assert torch.equal(p.detach(), X[k])
             assert ours.state[p]["M"].dtype == torch.float32        # the state stays in the compute dtype
     assert set(seen) == {torch.float32}
     # the closest wrong thing: float32 Newton-Schulz gives a different step

@@ -6,14 +6,17 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..backend import is_torch_namespace
 from .base import (
     Optimizer,
+    batch_full,
     batch_zeros,
     check_beta,
     check_bool,
     check_hyper,
     check_param,
     expand,
+    is_donated,
     make_schedule,
     on_runs,
     prepare,
@@ -103,7 +106,7 @@ def sgd(eta, *, momentum=0.0, nesterov=False) -> Optimizer:
             m = expand(xp, on_runs("momentum", mu, X), X.ndim)
             B = m * state.B + G
             D = G + m * B if nesterov else B
-        return X - expand(xp, lr, X.ndim) * D, SGDState(t, B, batch_zeros(xp, X) + lr)
+        return X - expand(xp, lr, X.ndim) * D, SGDState(t, B, batch_full(xp, X, lr))
 
     return Optimizer(init, step)
 
@@ -154,6 +157,8 @@ def adamw(eta, *, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01) -> Optimi
         xp = prepare(X, G, state)
         t = state.count + 1
         lr = on_runs("eta", eta_t(t), X)
+        if is_torch_namespace(xp) and all(isinstance(v, float) for v in (lr, beta1, beta2, eps, wd)):
+            return _adamw_torch(X, G, state, t, lr, beta1, beta2, eps, wd)
         b1, b2, e, lam = (expand(xp, on_runs(n, v, X), X.ndim) for n, v in names)
         m = b1 * state.m + (1.0 - b1) * G
         v = b2 * state.v + (1.0 - b2) * (G * G)
@@ -161,9 +166,30 @@ def adamw(eta, *, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01) -> Optimi
         bc2_sqrt = (1.0 - b2**t) ** 0.5
         lx = expand(xp, lr, X.ndim)
         X_new = (1.0 - lx * lam) * X - (lx / bc1) * (m / (xp.sqrt(v) / bc2_sqrt + e))
-        return X_new, AdamWState(t, m, v, batch_zeros(xp, X) + lr)
+        return X_new, AdamWState(t, m, v, batch_full(xp, X, lr))
 
     return Optimizer(init, step)
+
+
+def _adamw_torch(X, G, state, t, lr, b1, b2, eps, wd):
+    """The AdamW step on PyTorch tensors in ``torch.optim.AdamW``'s own operations (its
+    single-tensor loop: ``mul_``, ``lerp_``, ``mul_().addcmul_()``, ``addcdiv_``), on new arrays —
+    or in place on the arrays handed over with :class:`~adago_theory.optim.base.donating`.  Five
+    fused passes instead of the generic path's dozen; equal to it to rounding (tested) and to
+    ``torch.optim.AdamW`` bit for bit (tested)."""
+    import torch
+
+    m = state.m.lerp_(G, 1.0 - b1) if is_donated(state.m) else torch.lerp(state.m, G, 1.0 - b1)
+    v = state.v.mul_(b2) if is_donated(state.v) else state.v * b2
+    v.addcmul_(G, G, value=1.0 - b2)
+    denom = (v.sqrt() / (1.0 - b2**t) ** 0.5).add_(eps)
+    own = is_donated(X)
+    if wd != 0.0:
+        Xn = X.mul_(1.0 - lr * wd) if own else X * (1.0 - lr * wd)
+    else:
+        Xn = X if own else X.clone()
+    Xn.addcdiv_(m, denom, value=-(lr / (1.0 - b1**t)))
+    return Xn, AdamWState(t, m, v, torch.full(tuple(X.shape[:-2]), lr, dtype=X.dtype, device=X.device))
 
 
 def adagrad_norm(eta, *, b0) -> Optimizer:

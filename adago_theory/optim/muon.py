@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 from .base import (
     SCALES,
     Optimizer,
+    batch_full,
     batch_zeros,
     check_beta,
     check_bool,
@@ -132,6 +133,6 @@ def muon(eta, *, beta=0.95, nesterov=True, orth="newton-schulz", scale="none", w
         O = orth_fn(U)
         a = lr * shape_scale(scale, X.shape[-2], X.shape[-1])
         X_new = descend(xp, X, a, O, 1.0 - lr * lam)
-        return X_new, MuonState(t, B, batch_zeros(xp, X) + a)
+        return X_new, MuonState(t, B, batch_full(xp, X, a))
 
     return Optimizer(init, step)

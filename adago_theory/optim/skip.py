@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ..backend import namespace
-from .base import Optimizer, batch_zeros, check_param, expand
+from .base import Optimizer, batch_zeros, check_param, donating, expand
 
 __all__ = ["skip_nonfinite", "SkipNonFiniteState"]
 
@@ -91,7 +91,8 @@ def skip_nonfinite(optimizer) -> Optimizer:
             raise ValueError(f"G must have the shape of X, {tuple(X.shape)}, got {tuple(G.shape)}")
         ok = xp.all(xp.isfinite(G), axis=(-2, -1))
         G = xp.where(expand(xp, ok, G.ndim), G, xp.zeros_like(G))   # keeps the step's arithmetic finite
-        X_new, new = optimizer.step(X, G, state.inner)
+        with donating():                                 # the old X and state are read below
+            X_new, new = optimizer.step(X, G, state.inner)
         old, nb = state.inner, X.ndim - 2
         fields = {}
         for name, v_new in zip(new._fields, new):

@@ -25,11 +25,13 @@ parameter is rounded to the parameter dtype when copied back).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
 
-from ..optim import OPTIMIZERS, NonFiniteGradientError, resolve_orth
+from ..orthogonalize import orthogonalize
+from ..optim import OPTIMIZERS, NonFiniteGradientError, donating, resolve_orth
 
 __all__ = ["KernelOptimizer", "split_params", "FALLBACKS"]
 
@@ -246,7 +248,11 @@ class KernelOptimizer(torch.optim.Optimizer):
             state = opt.init(X) if not states[0] else cls(**{f: _join([s[f] for s in states], X.ndim)
                                                              for f in cls._fields})
         try:
-            X_new, new = opt.step(X, G, state)
+            # X (a view of the parameter, or the engine's own stack or copy) and the state (the
+            # engine's) are donated: the momentum is updated in place and the iterate written into
+            # X, as torch's optimizers do; the arithmetic and the bits are the pure step's.
+            with donating(X, *(v for v in state if torch.is_tensor(v))):
+                X_new, new = opt.step(X, G, state)
         except NonFiniteGradientError:
             bad = [_describe(group, gi, i, p) for i, p in zip(idx, ps) if not bool(torch.isfinite(p.grad).all())]
             raise NonFiniteGradientError(
@@ -254,7 +260,8 @@ class KernelOptimizer(torch.optim.Optimizer):
                 "was stepped") from None
         if is_mat:
             for k, p in enumerate(ps):
-                p.copy_(X_new[k])
+                if X_new[k].data_ptr() != p.data_ptr() or X_new.dtype != p.dtype:    # else written in place
+                    p.copy_(X_new[k])
             split = lambda v: v.unbind(0)  # noqa: E731
         else:
             widths = [_row_width(p, bd) for p in ps]
@@ -284,10 +291,20 @@ class KernelOptimizer(torch.optim.Optimizer):
 
 
 def _in_dtype(orth_fn, dtype):
-    """``M -> orth_fn(M in dtype)``, returned in ``M``'s dtype."""
+    """``M -> orth_fn(M in dtype)``, the direction left in ``dtype``.
+
+    The kernel's Newton–Schulz takes the dtype itself (``orthogonalize(..., dtype=)``: the
+    normalisation in ``M``'s precision, rounded once); any other orthogonalizer gets a copy of
+    ``M`` in ``dtype``.  The direction is not cast back: the factories' arithmetic on it
+    (``descend``'s ``torch.add``, products with float32 step sizes, :func:`ema`) promotes it to
+    the compute dtype exactly, which is what the cast would do, without its pass.
+    """
+    if (isinstance(orth_fn, functools.partial) and orth_fn.func is orthogonalize
+            and orth_fn.keywords.get("method") == "newton-schulz" and "dtype" not in orth_fn.keywords):
+        return functools.partial(orth_fn, dtype=dtype)
 
     def orth_in_dtype(M):
-        return orth_fn(M.to(dtype)).to(M.dtype)
+        return orth_fn(M.to(dtype))
 
     return orth_in_dtype
 
