@@ -155,3 +155,25 @@ def test_torch_engine_steps_large_parameters_in_place():
         m_ptr = opt.state[W]["M"].data_ptr()
         assert torch.equal(W.detach(), W_ref)
     assert not copies                                   # never copied back: written in place
+
+
+@pytest.mark.parametrize("lib", ["numpy", "torch"])
+def test_vouched_finite_inputs_skip_only_their_own_screen(lib):
+    from adago_theory.optim import NonFiniteGradientError, NonFiniteParameterError, muon
+
+    opt = muon(0.05, orth="svd")
+    X, G = _arrays(lib, 4)
+    s = opt.init(X)
+    Xn = _copy(X)
+    Xn[0, 0, 0] = float("nan")
+    with pytest.raises(NonFiniteParameterError):
+        opt.step(Xn, G, s)
+    with donating(finite=(Xn, G)):                      # vouched for: stepped as it is
+        X1, _ = opt.step(Xn, G, s)
+    assert bool(np.isnan(np.asarray(X1[0])).any()) and not bool(np.isnan(np.asarray(X1[1:])).any())
+    Gn = _copy(G)
+    Gn[2, 1, 1] = float("inf")
+    with donating(finite=(X,)), pytest.raises(NonFiniteGradientError, match=r"run\(s\) \[\[2\]\]"):
+        opt.step(X, Gn, s)                              # X vouched for, G still screened
+    with donating(finite=(G,)), pytest.raises(NonFiniteParameterError, match=r"run\(s\) \[\[0\]\]"):
+        opt.step(Xn, G, s)                              # G vouched for, X still screened

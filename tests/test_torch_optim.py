@@ -263,6 +263,30 @@ def test_errors_name_the_parameter():
     with pytest.raises(ValueError, match=r"'2\.weight'.*NaN"):
         opt.step()
     assert torch.equal(m[2].weight, w)
+    with pytest.raises(ValueError, match=r"check_finite must be True or False, got 1"):
+        Muon(m.parameters(), lr=0.1, check_finite=1)
+
+
+def test_check_finite_false_skips_the_screen():
+    """check_finite=False is torch.optim's contract: no error, the NaN flows into the step; with the
+    screen on the same step raises and moves nothing; finite steps are identical either way."""
+    a, b = _model(), _model()
+    checked, unchecked = Muon(a.parameters(), lr=0.01), Muon(b.parameters(), lr=0.01, check_finite=False)
+    for k in range(2):
+        _grads(a, k)
+        _grads(b, k)
+        checked.step()
+        unchecked.step()
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+    _grads(a, 2)
+    _grads(b, 2)
+    a[2].weight.grad[0, 0] = float("nan")
+    b[2].weight.grad[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        checked.step()
+    unchecked.step()
+    assert bool(torch.isnan(b[2].weight).any()) and not bool(torch.isnan(a[2].weight).any())
 
 
 def test_import_without_torch_says_which_extra(tmp_path):

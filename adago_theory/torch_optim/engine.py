@@ -39,7 +39,7 @@ __all__ = ["KernelOptimizer", "split_params", "FALLBACKS"]
 FALLBACKS = ("adamw", "sgd")
 
 _ENGINE_KEYS = ("lr", "orthogonalize", "fallback", "fallback_lr", "fallback_options", "compute_dtype",
-                "orth_dtype", "batch_dims")
+                "orth_dtype", "batch_dims", "check_finite")
 _HALF = (torch.bfloat16, torch.float16)
 
 #: Equal-shape matrix parameters with fewer entries than this (all runs of a ``batch_dims``
@@ -97,6 +97,12 @@ class KernelOptimizer(torch.optim.Optimizer):
     batch_dims : int, default 0
         Leading axes of every parameter that index independent runs (a model replicated over
         seeds): a ``(S, m, n)`` parameter is then ``S`` matrices with their own step sizes.
+    check_finite : bool, default True
+        Screen every parameter and gradient for NaN/Inf before stepping (two reductions per
+        bucket; :class:`~adago_theory.optim.NonFiniteGradientError` naming the parameter, and no
+        parameter of its bucket stepped).  False skips the screen, as ``torch.optim`` does and as
+        SciPy's ``check_finite=False``: faster, but a NaN gradient then flows into the state and
+        the parameters.
 
     Raises
     ------
@@ -107,7 +113,7 @@ class KernelOptimizer(torch.optim.Optimizer):
     """
 
     def __init__(self, params, rule, *, lr, hyper=None, orthogonalize=None, fallback="adamw", fallback_lr=1e-3,
-                 fallback_options=None, compute_dtype=None, orth_dtype=None, batch_dims=0):
+                 fallback_options=None, compute_dtype=None, orth_dtype=None, batch_dims=0, check_finite=True):
         if rule not in OPTIMIZERS:
             raise ValueError(f"rule must be one of {sorted(OPTIMIZERS)}, got {rule!r}")
         self._rule = rule
@@ -115,7 +121,7 @@ class KernelOptimizer(torch.optim.Optimizer):
         defaults = dict(hyper or {})
         defaults.update(lr=lr, orthogonalize=orthogonalize, fallback=fallback, fallback_lr=fallback_lr,
                         fallback_options=dict(fallback_options or {}), compute_dtype=compute_dtype,
-                        orth_dtype=orth_dtype, batch_dims=batch_dims)
+                        orth_dtype=orth_dtype, batch_dims=batch_dims, check_finite=check_finite)
         super().__init__(params, defaults)
 
     # ------------------------------------------------------------------ groups
@@ -133,6 +139,8 @@ class KernelOptimizer(torch.optim.Optimizer):
             raise ValueError(f"orthogonalize must be None, True or False, got {orth!r} (group {gi})")
         if group["fallback"] not in FALLBACKS:
             raise ValueError(f"fallback must be one of {list(FALLBACKS)}, got {group['fallback']!r} (group {gi})")
+        if not isinstance(group["check_finite"], bool):
+            raise ValueError(f"check_finite must be True or False, got {group['check_finite']!r} (group {gi})")
         bd = group["batch_dims"]
         if isinstance(bd, bool) or not isinstance(bd, int) or bd < 0:
             raise ValueError(f"batch_dims must be an integer >= 0, got {bd!r} (group {gi})")
@@ -251,7 +259,7 @@ class KernelOptimizer(torch.optim.Optimizer):
             # X (a view of the parameter, or the engine's own stack or copy) and the state (the
             # engine's) are donated: the momentum is updated in place and the iterate written into
             # X, as torch's optimizers do; the arithmetic and the bits are the pure step's.
-            with donating(X, *(v for v in state if torch.is_tensor(v))):
+            with donating(X, *(v for v in state if torch.is_tensor(v)), finite=() if group["check_finite"] else (X, G)):
                 X_new, new = opt.step(X, G, state)
         except NonFiniteGradientError:
             bad = [_describe(group, gi, i, p) for i, p in zip(idx, ps) if not bool(torch.isfinite(p.grad).all())]

@@ -3,8 +3,8 @@ r"""The five orthogonalized rules as :class:`torch.optim.Optimizer` classes.
 Each class only names its toolkit factory and that factory's defaults; the update is the
 factory's (see :mod:`adago_theory.optim` for the formulas, sources and every deliberate choice),
 and ``lr`` is the factory's :math:`\eta`.  Options shared by all (``orthogonalize``,
-``fallback``, ``fallback_lr``, ``fallback_options``, ``compute_dtype``, ``batch_dims``) are those
-of :class:`~adago_theory.torch_optim.KernelOptimizer`.
+``fallback``, ``fallback_lr``, ``fallback_options``, ``compute_dtype``, ``orth_dtype``,
+``batch_dims``, ``check_finite``) are those of :class:`~adago_theory.torch_optim.KernelOptimizer`.
 
 Orthogonalization dtype: the compute dtype (float32 for bfloat16/float16 parameters, else the
 parameter dtype); the ``orth`` argument chooses the method (``"newton-schulz"`` with Jordan's
