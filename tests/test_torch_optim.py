@@ -37,6 +37,18 @@ def _grads(model, k, dtype=torch.float64):
     model(x).square().mean().backward()
 
 
+def _in_lockstep(pairs, ks):
+    """Step every (model, optimizer) pair on the gradients of batch k, for each k in ks."""
+    for k in ks:
+        for model, opt in pairs:
+            _grads(model, k)
+            opt.step()
+
+
+def _same_parameters(a, b):
+    return all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
 @pytest.mark.parametrize("cls,factory,hyper,lr", RULES, ids=[r[0].__name__ for r in RULES])
 def test_equals_the_functional_step_matrix_by_matrix(cls, factory, hyper, lr):
     model, ref = _model(), _model()
@@ -175,13 +187,8 @@ def test_state_dict_round_trip(cls, factory, hyper, lr):
     b.load_state_dict(saved["model"])
     opt_b = cls(b.parameters(), lr=lr, **hyper)
     opt_b.load_state_dict(saved["opt"])
-    for k in range(3, 5):
-        _grads(a, k)
-        _grads(b, k)
-        opt_a.step()
-        opt_b.step()
-    for p, q in zip(a.parameters(), b.parameters()):
-        assert torch.equal(p, q)
+    _in_lockstep([(a, opt_a), (b, opt_b)], range(3, 5))
+    assert _same_parameters(a, b)
     # the closest wrong thing: a fresh optimizer (state dropped) lands elsewhere
     c = _model(seed=1)
     c.load_state_dict(saved["model"])
@@ -272,13 +279,8 @@ def test_check_finite_false_skips_the_screen():
     screen on the same step raises and moves nothing; finite steps are identical either way."""
     a, b = _model(), _model()
     checked, unchecked = Muon(a.parameters(), lr=0.01), Muon(b.parameters(), lr=0.01, check_finite=False)
-    for k in range(2):
-        _grads(a, k)
-        _grads(b, k)
-        checked.step()
-        unchecked.step()
-    for p, q in zip(a.parameters(), b.parameters()):
-        assert torch.equal(p, q)
+    _in_lockstep([(a, checked), (b, unchecked)], range(2))
+    assert _same_parameters(a, b)
     _grads(a, 2)
     _grads(b, 2)
     a[2].weight.grad[0, 0] = float("nan")
