@@ -14,7 +14,6 @@ from .base import (
     NonFiniteGradientError,
     NonFiniteParameterError,
     Optimizer,
-    donating,
     init_all,
     make_schedule,
     resolve_orth,
@@ -22,6 +21,7 @@ from .base import (
     step_all,
 )
 from .baselines import AdaGradNormState, AdamWState, SGDState, adagrad_norm, adamw, sgd
+from .donation import donating
 from .muon import MuonState, muon
 from .namo import NAMODState, NAMOState, namo, namo_d
 from .polargrad import PolarGradState, polargrad

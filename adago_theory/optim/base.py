@@ -43,7 +43,8 @@ Purity.  A step writes only into arrays it has just allocated itself (in-place
 arithmetic on fresh temporaries saves passes over memory, see :func:`ema`), never
 into ``X``, ``G`` or the arrays of the state it was given; a test checks this for
 every optimizer and backend.  The one exception is opt-in, JAX's *buffer donation*
-(``donate_argnums``): inside :class:`donating` a caller that owns ``X`` and the state's
+(``donate_argnums``, :mod:`adago_theory.optim.donation`): inside
+:class:`~adago_theory.optim.donation.donating` a caller that owns ``X`` and the state's
 arrays (the PyTorch classes do: the parameter and their own state) hands them over,
 and the step helpers may then write the new momentum into the old one and the new
 iterate into ``X`` — the same arithmetic, the same bits, as the pure step (tested for
@@ -52,7 +53,6 @@ every factory), without the new arrays and the copy back.
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import math
 import numbers
@@ -65,6 +65,7 @@ from ..checks import (
     check_beta, check_bool, check_choice, check_hyper, check_int, check_matrix, check_real, on_runs,
 )
 from ..orthogonalize import METHODS, orthogonalize
+from .donation import is_donated, is_vouched_finite
 
 __all__ = [
     "Optimizer",
@@ -83,9 +84,6 @@ __all__ = [
     "check_beta",
     "check_hyper",
     "on_runs",
-    "donating",
-    "is_donated",
-    "is_vouched_finite",
 ]
 
 SCALES = ("none", "jordan", "rms")
@@ -229,73 +227,6 @@ def shape_scale(scale, m, n):
     if scale == "rms":
         return 0.2 * math.sqrt(max(m, n))
     raise ValueError(f"scale must be one of {list(SCALES)}, got {scale!r}")
-
-
-# --------------------------------------------------------------------------- donation
-
-_DONATED = contextvars.ContextVar("adago_theory_donated", default=(frozenset(), frozenset()))
-
-
-class donating:
-    r"""Hand the step the buffers of ``arrays`` (JAX's ``donate_argnums``): it may overwrite them.
-
-    Inside the context, the step helpers write their results into a donated input instead of
-    a new array: :func:`ema` and :func:`ema_nesterov` the new momentum into the old one ``M``,
-    :func:`descend` the new iterate into ``X``; the returned arrays are then the donated ones.
-    The arithmetic is the pure path's, operation for operation, so the results are equal bit for
-    bit (tested for every factory and backend).  Only the exact objects passed are donated
-    (identity, not storage): anything else the step is given — ``G`` above all — is still
-    never written.  :func:`~adago_theory.optim.skip_nonfinite` runs its inner step with nothing
-    donated (it needs the old ``X`` and state to keep the skipped runs).
-
-    Parameters
-    ----------
-    *arrays : arrays or None
-        ``X`` and the arrays of the state, which the caller will not read again (it keeps the
-        returned ones).  ``None`` and Python numbers are ignored.
-    finite : sequence of arrays, optional
-        Inputs (``X``, ``G``) the caller vouches hold no NaN or Inf: the step's screen skips
-        them (:func:`prepare`), as ``check_finite=False`` does in SciPy.  A non-finite array
-        vouched for here is stepped as it is (NaN in, NaN out): the PyTorch classes pass them
-        only with ``check_finite=False``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from adago_theory.optim import muon
-    >>> opt = muon(0.1, orth="svd")
-    >>> X = np.zeros((2, 2)); G = np.eye(2)
-    >>> s = opt.init(X)
-    >>> with donating(X, s.M):
-    ...     X1, s1 = opt.step(X, G, s)
-    >>> X1 is X, s1.M is s.M
-    (True, True)
-    """
-    __slots__ = ("_ids", "_token")
-
-    def __init__(self, *arrays, finite=()):
-        self._ids = (frozenset(id(a) for a in arrays if a is not None and not isinstance(a, (int, float))),
-                     frozenset(id(a) for a in finite))
-
-    def __enter__(self):
-        self._token = _DONATED.set(self._ids)
-        return self
-
-    def __exit__(self, *exc):
-        _DONATED.reset(self._token)
-        return False
-
-
-def is_donated(A):
-    """True when ``A`` itself was handed over with :class:`donating` (may be overwritten)."""
-    ids = _DONATED.get()[0]
-    return bool(ids) and id(A) in ids
-
-
-def is_vouched_finite(A):
-    """True when the caller vouched, with ``donating(..., finite=...)``, that ``A`` holds no NaN or Inf."""
-    ids = _DONATED.get()[1]
-    return bool(ids) and id(A) in ids
 
 
 # --------------------------------------------------------------------------- step helpers

@@ -16,12 +16,12 @@ from .base import (
     check_hyper,
     check_param,
     expand,
-    is_donated,
     make_schedule,
     on_runs,
     prepare,
     sum_sq,
 )
+from .donation import is_donated
 
 __all__ = ["sgd", "adamw", "adagrad_norm", "SGDState", "AdamWState", "AdaGradNormState"]
 
@@ -174,7 +174,7 @@ def adamw(eta, *, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01) -> Optimi
 def _adamw_torch(X, G, state, t, lr, b1, b2, eps, wd):
     """The AdamW step on PyTorch tensors in ``torch.optim.AdamW``'s own operations (its
     single-tensor loop: ``mul_``, ``lerp_``, ``mul_().addcmul_()``, ``addcdiv_``), on new arrays —
-    or in place on the arrays handed over with :class:`~adago_theory.optim.base.donating`.  Five
+    or in place on the arrays handed over with :class:`~adago_theory.optim.donation.donating`.  Five
     fused passes instead of the generic path's dozen; equal to it to rounding (tested) and to
     ``torch.optim.AdamW`` bit for bit (tested)."""
     import torch

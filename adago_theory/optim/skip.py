@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ..backend import namespace
-from .base import Optimizer, batch_zeros, check_param, donating, expand
+from .base import Optimizer, batch_zeros, check_param, expand
+from .donation import donating
 
 __all__ = ["skip_nonfinite", "SkipNonFiniteState"]
 
