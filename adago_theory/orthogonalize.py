@@ -401,7 +401,9 @@ def _fro_normalize_torch(xp, W, scale, eps, out_dt=None):
     power-of-two-scaled one bit for bit; the batch takes the scaled route only when some matrix is
     unsafe (one host synchronisation).  The quotient is computed in ``W``'s precision (float32
     for half ``W``: a half ``W`` divided by a host scalar is read in its own dtype and rounded
-    once) and rounded once to ``out_dt`` (default ``W``'s dtype).  ``* scale`` and ``+ eps`` are
+    once) and rounded once to ``out_dt`` (default ``W``'s dtype) — except a narrower ``out_dt`` for a
+    single matrix (float32 ``W``, bfloat16 steps): cast first, then divided in ``out_dt``, the
+    reference codes' order (two roundings, two passes over the narrow copy).  ``* scale`` and ``+ eps`` are
     skipped when they are exact no-ops (scale 1, eps 0).
     """
     import torch
@@ -451,7 +453,8 @@ def _newton_schulz_torch(xp, W, schedule, scale, eps, dtype=None):
     products accumulate in float32 inside the kernels), except small matrices on a CPU
     (:data:`NS_HALF_CPU_WORK`), which iterate in float32 — faster there and more accurate —
     and are rounded at the end.  The normalisation is computed in ``W``'s precision (float32
-    for half ``W``), scale-safely, and rounded once to the iteration's dtype.
+    for half ``W``), scale-safely; the quotient is rounded to the iteration's dtype (see
+    :func:`_fro_normalize_torch` for the order).
     """
     import torch
 
@@ -645,7 +648,8 @@ def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.
         Newton–Schulz only: run the iteration in this real floating dtype of ``M``'s
         library and return ``O`` in it, e.g. ``torch.bfloat16`` for a float32 ``M`` (what
         Muon's reference code and ``torch.optim.Muon`` do).  The normalisation is computed in
-        ``M``'s precision and rounded once (the reference codes round ``M`` first).
+        ``M``'s precision (PyTorch: ``M`` is then cast and divided in ``dtype``, the reference
+        codes' order; other backends divide in ``M``'s precision and round once).
         Default: ``M``'s dtype.
     check_finite : bool, default True
         Raise on NaN/Inf entries (one extra pass over ``M``).

@@ -15,7 +15,10 @@ independent matrices, exactly the toolkit's batch convention), after which the n
 parameters are copied back and the new state is kept per parameter as views of the batch
 (of the concatenation for the fallback; the next step finds the batch again without a copy)
 (``self.state[p]`` holds the fields of the toolkit's state NamedTuple, so ``state_dict`` and
-``load_state_dict`` work as for any torch optimizer).
+``load_state_dict`` work as for any torch optimizer).  The engine owns these arrays and
+*donates* them to the step (:class:`~adago_theory.optim.donation.donating`): the momentum is
+updated in place and a parameter stepped alone is written in place, with no copy back — the
+pure step's operations on the engine's buffers, equal to it bit for bit.
 
 Precision.  The step runs in ``compute_dtype``: by default the parameter dtype for float32
 and float64 parameters and **float32 for bfloat16 / float16 parameters** (momentum, step
@@ -302,7 +305,7 @@ def _in_dtype(orth_fn, dtype):
     """``M -> orth_fn(M in dtype)``, the direction left in ``dtype``.
 
     The kernel's Newton–Schulz takes the dtype itself (``orthogonalize(..., dtype=)``: the
-    normalisation in ``M``'s precision, rounded once); any other orthogonalizer gets a copy of
+    norm taken in ``M``'s precision, no float32 quotient); any other orthogonalizer gets a copy of
     ``M`` in ``dtype``.  The direction is not cast back: the factories' arithmetic on it
     (``descend``'s ``torch.add``, products with float32 step sizes, :func:`ema`) promotes it to
     the compute dtype exactly, which is what the cast would do, without its pass.
