@@ -334,3 +334,47 @@ def test_orth_dtype_runs_only_the_orthogonalization_in_that_dtype():
     _grads(m32, 0, torch.float32)
     o32.step()
     assert not torch.equal(m32[2].weight, model[2].weight)
+
+
+def _in_bf16_by_hand(orth):
+    """The reference of orth_dtype=bfloat16: the orthogonalizer in bfloat16, cast back by hand."""
+    from adago_theory import orthogonalize
+    from adago_theory.optim import resolve_orth
+
+    if orth == "newton-schulz":
+        return lambda M: orthogonalize(M, "newton-schulz", dtype=torch.bfloat16, check_finite=False).to(M.dtype)
+    fn = resolve_orth(orth)
+    return lambda M: fn(M.to(torch.bfloat16)).to(M.dtype)
+
+
+@pytest.mark.parametrize("cls,factory,hyper,lr", RULES + [(PolarGrad, F.polargrad, dict(beta=0.5, polar_first=True), 0.01)],
+                         ids=[r[0].__name__ for r in RULES] + ["PolarGrad-polar_first"])
+def test_orth_dtype_direction_left_in_bfloat16_is_exact(cls, factory, hyper, lr):
+    """The engine leaves an orth_dtype direction in bfloat16 (no cast back): every rule's arithmetic
+    promotes it exactly, so the steps equal the functional step with the cast written by hand."""
+    import inspect
+
+    model, ref = _model(torch.float32), _model(torch.float32)
+    opt = cls(model.parameters(), lr=lr, orth_dtype=torch.bfloat16, fallback_lr=1e-2,
+              fallback_options={"weight_decay": 0.0}, **hyper)
+    orth = inspect.signature(factory).parameters["orth"].default
+    f = factory(lr, **{**hyper, "orth": _in_bf16_by_hand(orth)})
+    ref_bias = torch.optim.AdamW([q for q in ref.parameters() if q.ndim == 1], lr=1e-2, weight_decay=0.0)
+    states = {}
+    for k in range(3):
+        _grads(model, k, torch.float32)
+        _grads(ref, k, torch.float32)
+        opt.step()
+        ref_bias.step()
+        by_shape = {}                   # the engine steps each shape's matrices as one stack
+        for (name, p), q in zip(model.named_parameters(), ref.parameters()):
+            if p.ndim == 2:
+                by_shape.setdefault(tuple(p.shape), []).append((name, p, q))
+        with torch.no_grad():
+            for shape, items in by_shape.items():
+                Xq = torch.stack([q.detach() for _, _, q in items])
+                s = states.get(shape) or f.init(Xq)
+                X, states[shape] = f.step(Xq, torch.stack([q.grad for _, _, q in items]), s)
+                for j, (name, p, q) in enumerate(items):
+                    q.copy_(X[j])
+                    assert torch.equal(p.detach(), q.detach()), f"step {k}, {name}"
