@@ -347,7 +347,10 @@ def _in_bf16_by_hand(orth):
     return lambda M: fn(M.to(torch.bfloat16)).to(M.dtype)
 
 
-@pytest.mark.parametrize("cls,factory,hyper,lr", RULES + [(PolarGrad, F.polargrad, dict(beta=0.5, polar_first=True), 0.01)],
+_POLAR_FIRST = (PolarGrad, F.polargrad, dict(beta=0.5, polar_first=True), 0.01)
+
+
+@pytest.mark.parametrize("cls,factory,hyper,lr", RULES + [_POLAR_FIRST],
                          ids=[r[0].__name__ for r in RULES] + ["PolarGrad-polar_first"])
 def test_orth_dtype_direction_left_in_bfloat16_is_exact(cls, factory, hyper, lr):
     """The engine leaves an orth_dtype direction in bfloat16 (no cast back): every rule's arithmetic
