@@ -166,7 +166,20 @@ def dtype_name(dtype) -> str:
 
 def is_half(xp, dtype) -> bool:
     """True for float16 and bfloat16 (no LAPACK routines: computed in float32)."""
-    return dtype == getattr(xp, "float16", None) or dtype_name(dtype) == "bfloat16"
+    try:
+        return _HALF[(xp, dtype)]
+    except (KeyError, TypeError):
+        pass
+    half = dtype == getattr(xp, "float16", None) or dtype_name(dtype) == "bfloat16"
+    try:
+        if len(_HALF) < 64:
+            _HALF[(xp, dtype)] = half
+    except TypeError:                   # an unhashable dtype spelling
+        pass
+    return half
+
+
+_HALF: dict = {}
 
 
 def is_numpy_namespace(xp) -> bool:
@@ -185,8 +198,16 @@ def is_torch_namespace(xp) -> bool:
 
 
 def device_of(x):
-    """The device of an array (array-api-compat's ``device``)."""
-    return array_api_compat.device(x)
+    """The device of an array (array-api-compat's ``device``; a PyTorch tensor's own, directly)."""
+    t = type(x)
+    torch_type = _TORCH_TYPES.get(t)
+    if torch_type is None:
+        torch_type = _TORCH_TYPES[t] = _library_of(x) == "torch" and hasattr(x, "device")
+    return x.device if torch_type else array_api_compat.device(x)
+
+
+#: array type -> is it a PyTorch tensor type (its ``.device`` is array-api-compat's answer).
+_TORCH_TYPES: dict = {}
 
 
 def on_gpu(x) -> bool:

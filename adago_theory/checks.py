@@ -117,21 +117,23 @@ def check_matrix(name, M, *, floating=True):
     if ndim is None or ndim < 2:
         raise ValueError(f"{name} must be a matrix (m, n) or a batch of matrices (..., m, n) with at least "
                          f"2 dimensions; got ndim={ndim}")
-    xp = namespace(M)
+    key = (type(M), M.dtype)
+    hit = _REAL_FLOATING.get(key)
+    if hit is None:
+        xp = namespace(M)
+        hit = (xp, bool(xp.isdtype(M.dtype, "real floating")))
+        if len(_REAL_FLOATING) < 64:
+            _REAL_FLOATING[key] = hit
+    xp, ok = hit
     if floating:
-        key = (xp, M.dtype)
-        ok = _REAL_FLOATING.get(key)
-        if ok is None:
-            ok = bool(xp.isdtype(M.dtype, "real floating"))
-            if len(_REAL_FLOATING) < 64:
-                _REAL_FLOATING[key] = ok
         if not ok:
             raise TypeError(f"{name} must have a real floating dtype (float16, bfloat16, float32 or float64), "
                             f"got {M.dtype}")
     return xp
 
 
-#: (namespace, dtype) -> is it a real floating dtype (array-api-compat's isdtype costs ~3 us a call).
+#: (array type, dtype) -> (namespace, is it a real floating dtype): array-api-compat's namespace and
+#: isdtype cost several microseconds a call, and a step checks two matrices.
 _REAL_FLOATING: dict = {}
 
 
@@ -176,6 +178,8 @@ def check_hyper(name, value, *, lo=None, hi=None, lo_open=False, hi_open=False):
         A NaN, infinite or out-of-range value or entry (the message gives the index
         of the first bad entry).
     """
+    if type(value) is float:            # the common case, a Python float: check_real's rule
+        return check_real(name, value, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open)
     arr = _host_array(value)
     if arr is None or arr.ndim == 0 and not hasattr(value, "shape"):
         return check_real(name, value, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open)

@@ -411,7 +411,8 @@ def _fro_normalize_torch(xp, W, scale, eps, out_dt=None):
     out_dt = W.dtype if out_dt is None else out_dt
     nd = torch.float32 if is_half(xp, W.dtype) else W.dtype
     Wn = W if nd == W.dtype else W.to(nd)
-    ss = torch.linalg.vecdot(Wn.flatten(-2), Wn.flatten(-2))
+    flat = Wn.flatten(-2)
+    ss = torch.linalg.vecdot(flat, flat)
     den = torch.sqrt(ss)
     if scale != 1.0:
         den = den.mul_(scale)

@@ -270,8 +270,8 @@ class KernelOptimizer(torch.optim.Optimizer):
                 f"the gradient of {', '.join(bad)} contains NaN or Inf entries; no parameter of its bucket "
                 "was stepped") from None
         if is_mat:
-            for k, p in enumerate(ps):
-                if X_new[k].data_ptr() != p.data_ptr() or X_new.dtype != p.dtype:    # else written in place
+            if not (len(ps) == 1 and X_new.data_ptr() == p0.data_ptr() and X_new.dtype == p0.dtype):
+                for k, p in enumerate(ps):                  # (a parameter stepped alone was written in place)
                     p.copy_(X_new[k])
             split = lambda v: v.unbind(0)  # noqa: E731
         else:
