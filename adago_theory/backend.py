@@ -65,6 +65,7 @@ __all__ = [
     "on_gpu",
     "synchronize",
     "device_of",
+    "cached",
 ]
 
 Array = Any
@@ -113,10 +114,11 @@ def namespace(*arrays) -> Namespace:
     arrs = [a for a in arrays if a is not None and type(a) not in (int, float, bool, complex)]
     if not arrs:
         raise TypeError("namespace() needs at least one array argument")
-    key = frozenset(type(a) for a in arrs)
-    xp = _NAMESPACES.get(key)
-    if xp is not None:                  # the namespace depends only on the array types (checked once)
-        return xp
+    # the namespace depends only on the array types: found once per set of types
+    return cached(_NAMESPACES, frozenset(type(a) for a in arrs), lambda: _namespace_of(arrs))
+
+
+def _namespace_of(arrs):
     libs = []
     for a in arrs:
         lib = _library_of(a)
@@ -128,16 +130,32 @@ def namespace(*arrays) -> Namespace:
             "move them to one backend first (see adago_theory.from_numpy / to_numpy)"
         )
     try:
-        xp = array_api_compat.array_namespace(*arrs)
+        return array_api_compat.array_namespace(*arrs)
     except TypeError:
         a = arrs[0]
         raise TypeError(
             f"unsupported array type {type(a).__module__}.{type(a).__name__}; expected an array of a "
             "library that array-api-compat recognises (NumPy, CuPy, PyTorch, array_api_strict, ...)"
         ) from None
-    if len(_NAMESPACES) < 64:
-        _NAMESPACES[key] = xp
-    return xp
+
+
+def cached(table, key, compute, limit=64):
+    """``table[key]``, computed by ``compute()`` on the first call (the one home of the small caches
+    of the hot path: namespaces, dtype facts).
+
+    At most ``limit`` entries are kept; a key that cannot be hashed (an unusual dtype spelling) is
+    computed every time; an exception of ``compute`` is raised and nothing is stored.
+    """
+    try:
+        return table[key]
+    except KeyError:
+        pass
+    except TypeError:
+        return compute()
+    value = compute()
+    if len(table) < limit:
+        table[key] = value
+    return value
 
 
 #: frozenset of array types -> their namespace (array_api_compat.array_namespace costs ~5 us a call).
@@ -166,17 +184,10 @@ def dtype_name(dtype) -> str:
 
 def is_half(xp, dtype) -> bool:
     """True for float16 and bfloat16 (no LAPACK routines: computed in float32)."""
-    try:
-        return _HALF[(xp, dtype)]
-    except (KeyError, TypeError):
-        pass
-    half = dtype == getattr(xp, "float16", None) or dtype_name(dtype) == "bfloat16"
-    try:
-        if len(_HALF) < 64:
-            _HALF[(xp, dtype)] = half
-    except TypeError:                   # an unhashable dtype spelling
-        pass
-    return half
+    def half():
+        return dtype == getattr(xp, "float16", None) or dtype_name(dtype) == "bfloat16"
+
+    return cached(_HALF, (xp, dtype), half)
 
 
 _HALF: dict = {}
@@ -199,10 +210,7 @@ def is_torch_namespace(xp) -> bool:
 
 def device_of(x):
     """The device of an array (array-api-compat's ``device``; a PyTorch tensor's own, directly)."""
-    t = type(x)
-    torch_type = _TORCH_TYPES.get(t)
-    if torch_type is None:
-        torch_type = _TORCH_TYPES[t] = _library_of(x) == "torch" and hasattr(x, "device")
+    torch_type = cached(_TORCH_TYPES, type(x), lambda: _library_of(x) == "torch" and hasattr(x, "device"))
     return x.device if torch_type else array_api_compat.device(x)
 
 

@@ -111,24 +111,20 @@ def check_matrix(name, M, *, floating=True):
     TypeError
         ``M`` is not of a real floating dtype (when ``floating``), or of no array-API library.
     """
-    from .backend import namespace
+    from .backend import cached, namespace
 
     ndim = getattr(M, "ndim", None)
     if ndim is None or ndim < 2:
         raise ValueError(f"{name} must be a matrix (m, n) or a batch of matrices (..., m, n) with at least "
                          f"2 dimensions; got ndim={ndim}")
-    key = (type(M), M.dtype)
-    hit = _REAL_FLOATING.get(key)
-    if hit is None:
+    def facts():
         xp = namespace(M)
-        hit = (xp, bool(xp.isdtype(M.dtype, "real floating")))
-        if len(_REAL_FLOATING) < 64:
-            _REAL_FLOATING[key] = hit
-    xp, ok = hit
-    if floating:
-        if not ok:
-            raise TypeError(f"{name} must have a real floating dtype (float16, bfloat16, float32 or float64), "
-                            f"got {M.dtype}")
+        return xp, bool(xp.isdtype(M.dtype, "real floating"))
+
+    xp, ok = cached(_REAL_FLOATING, (type(M), M.dtype), facts)
+    if floating and not ok:
+        raise TypeError(f"{name} must have a real floating dtype (float16, bfloat16, float32 or float64), "
+                        f"got {M.dtype}")
     return xp
 
 

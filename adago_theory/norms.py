@@ -18,7 +18,6 @@ descent in the spectral norm.
 
 from __future__ import annotations
 
-import math
 
 from .backend import is_half, is_numpy_namespace, namespace, on_gpu, pow2_scale
 from .checks import check_matrix

@@ -67,7 +67,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .backend import device_of, is_half, is_numpy_namespace, is_torch_namespace, namespace, on_gpu, pow2_scale
+from .backend import cached, device_of, is_half, is_numpy_namespace, is_torch_namespace, namespace, on_gpu, pow2_scale
 from .checks import check_int, check_matrix, check_real
 from .parallel import batch_parallel, use_batch_parallel
 
@@ -300,10 +300,10 @@ def _check_input(M, xp, check_finite):
 
 def _check_dtype(xp, dtype, M):
     """``dtype`` as a dtype of ``M``'s library after checking it is a real floating one."""
-    try:
-        return _DTYPES[(xp, dtype)]
-    except (KeyError, TypeError):
-        pass
+    return cached(_DTYPES, (xp, dtype), lambda: _dtype_of(xp, dtype, M))
+
+
+def _dtype_of(xp, dtype, M):
     try:
         dt = xp.empty((0,), dtype=dtype, device=device_of(M)).dtype
         ok = xp.isdtype(dt, "real floating")
@@ -311,11 +311,6 @@ def _check_dtype(xp, dtype, M):
         ok = False
     if not ok:
         raise ValueError(f"dtype must be a real floating dtype of M's array library ({xp.__name__}), got {dtype!r}")
-    try:
-        if len(_DTYPES) < 64:
-            _DTYPES[(xp, dtype)] = dt
-    except TypeError:                   # an unhashable dtype spelling
-        pass
     return dt
 
 

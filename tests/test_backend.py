@@ -62,3 +62,30 @@ def test_no_gpu_framework_imported_at_import_time():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_cached_computes_once_stores_nothing_on_error_and_respects_the_limit():
+    from adago_theory.backend import cached
+
+    calls = []
+
+    def compute(v):
+        def f():
+            calls.append(v)
+            if v == "bad":
+                raise ValueError("refused")
+            return v * 2
+        return f
+
+    table = {}
+    assert cached(table, 1, compute(1)) == 2 and cached(table, 1, compute(1)) == 2
+    assert calls == [1]
+    with pytest.raises(ValueError, match="refused"):
+        cached(table, "k", compute("bad"))
+    assert "k" not in table
+    assert cached(table, [1], compute(3)) == 6 and cached(table, [1], compute(3)) == 6   # unhashable key
+    assert calls == [1, "bad", 3, 3]
+    small = {}
+    for k in range(5):
+        cached(small, k, compute(k), limit=3)
+    assert len(small) == 3

@@ -158,7 +158,7 @@ def adamw(eta, *, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01) -> Optimi
         t = state.count + 1
         lr = on_runs("eta", eta_t(t), X)
         if is_torch_namespace(xp) and all(isinstance(v, float) for v in (lr, beta1, beta2, eps, wd)):
-            return _adamw_torch(X, G, state, t, lr, beta1, beta2, eps, wd)
+            return _adamw_torch(xp, X, G, state, t, lr, beta1, beta2, eps, wd)
         b1, b2, e, lam = (expand(xp, on_runs(n, v, X), X.ndim) for n, v in names)
         m = b1 * state.m + (1.0 - b1) * G
         v = b2 * state.v + (1.0 - b2) * (G * G)
@@ -171,7 +171,7 @@ def adamw(eta, *, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01) -> Optimi
     return Optimizer(init, step)
 
 
-def _adamw_torch(X, G, state, t, lr, b1, b2, eps, wd):
+def _adamw_torch(xp, X, G, state, t, lr, b1, b2, eps, wd):
     """The AdamW step on PyTorch tensors in ``torch.optim.AdamW``'s own operations (its
     single-tensor loop: ``mul_``, ``lerp_``, ``mul_().addcmul_()``, ``addcdiv_``), on new arrays —
     or in place on the arrays handed over with :class:`~adago_theory.optim.donation.donating`.  Five
@@ -189,7 +189,7 @@ def _adamw_torch(X, G, state, t, lr, b1, b2, eps, wd):
     else:
         Xn = X if own else X.clone()
     Xn.addcdiv_(m, denom, value=-(lr / (1.0 - b1**t)))
-    return Xn, AdamWState(t, m, v, torch.full(tuple(X.shape[:-2]), lr, dtype=X.dtype, device=X.device))
+    return Xn, AdamWState(t, m, v, batch_full(xp, X, lr))
 
 
 def adagrad_norm(eta, *, b0) -> Optimizer:
