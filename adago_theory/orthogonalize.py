@@ -406,20 +406,27 @@ def _fro_normalize_torch(xp, W, scale, eps, out_dt=None):
     out_dt = W.dtype if out_dt is None else out_dt
     nd = torch.float32 if is_half(xp, W.dtype) else W.dtype
     Wn = W if nd == W.dtype else W.to(nd)
-    flat = Wn.flatten(-2)
-    ss = torch.linalg.vecdot(flat, flat)
-    den = torch.sqrt(ss)
-    if scale != 1.0:
-        den = den.mul_(scale)
-    if eps != 0.0:
-        den = den.add_(eps)
+    if not Wn.is_contiguous() and Wn.mT.is_contiguous():
+        Wn_ = Wn.mT                                     # a transposed input: the same sum of squares, no copy
+    else:
+        Wn_ = Wn
     fi = torch.finfo(nd)
     if W.shape[0] == 1:
-        # one matrix: one host synchronisation brings the test and the denominator, and the
-        # division by a scalar reads W in its own dtype and rounds once (no float32 copy written)
-        s2, d = torch.cat((ss, den)).tolist()
+        # one matrix: BLAS's dot (2-4x faster than vecdot on a CPU) and one host synchronisation;
+        # the denominator in nd's arithmetic on the host (NumPy scalars: the same correctly rounded
+        # sqrt, product and sum torch's 0-d ops gave), and the division by a scalar reads W in its
+        # own dtype and rounds once (no float32 copy written)
+        v = Wn_.reshape(-1)
+        s2 = float(torch.dot(v, v))
         if not fi.tiny / fi.eps <= s2 <= fi.max:        # NaN fails too
             return _fro_normalize(xp, W, scale, eps).to(out_dt)
+        npd = np.float32 if nd == torch.float32 else np.float64
+        d = np.sqrt(npd(s2))
+        if scale != 1.0:
+            d = d * npd(scale)
+        if eps != 0.0:
+            d = d + npd(eps)
+        d = float(d)
         if out_dt != W.dtype and torch.finfo(out_dt).bits < torch.finfo(W.dtype).bits:
             # a narrower iteration (float32 W, bfloat16 steps): cast, then divide in place, as the
             # reference codes do — two passes over the narrow copy instead of a wide quotient and its
@@ -427,6 +434,13 @@ def _fro_normalize_torch(xp, W, scale, eps, out_dt=None):
             return W.to(out_dt).div_(d)
         X = (Wn if out_dt == nd else W) / d            # a float32 iteration of half W: its float32 copy
         return X if X.dtype == out_dt else X.to(out_dt)
+    flat = Wn_.flatten(-2)
+    ss = torch.linalg.vecdot(flat, flat)
+    den = torch.sqrt(ss)
+    if scale != 1.0:
+        den = den.mul_(scale)
+    if eps != 0.0:
+        den = den.add_(eps)
     if not bool(((ss >= fi.tiny / fi.eps) & (ss <= fi.max)).all()):   # NaN and overflow fail too
         return _fro_normalize(xp, W, scale, eps).to(out_dt)
     X = Wn / den[:, None, None]                         # den > 0: a zero matrix failed the test above

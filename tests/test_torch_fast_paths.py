@@ -130,21 +130,36 @@ def test_muon_step_on_torch_equals_the_numpy_step():
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.bfloat16])
 @pytest.mark.parametrize("batch", [1, 3])
-def test_single_matrix_normalisation_is_the_plain_formula_bit_for_bit(dtype, batch):
-    """The one-matrix route of the torch normalisation (a scalar division, one rounding) gives the
-    same bits as the batch route's W / (scale ||W||_F + eps), written out here (float32 norm for
-    bfloat16, rounded once at the end); a zero matrix still takes the scaled route."""
+@pytest.mark.parametrize("tall", [False, True])
+def test_single_matrix_normalisation_is_the_plain_formula_bit_for_bit(dtype, batch, tall):
+    """Both routes of the torch normalisation give the bits of W / (scale ||W||_F + eps) written
+    out here in torch's own 0-d arithmetic (float32 norm for bfloat16, rounded once at the end):
+    the batch route with the sum of squares of ``vecdot``, the one-matrix route (a scalar
+    division, one rounding; the denominator computed on the host) with BLAS's ``dot`` — also on
+    a transposed (non-contiguous) input; and both within a few ulps of a float64 reference.  A
+    zero matrix still takes the scaled route."""
     from adago_theory.backend import namespace
     from adago_theory.orthogonalize import _fro_normalize_torch
 
     g = torch.Generator().manual_seed(7)
     W = torch.randn(batch, 6, 9, generator=g, dtype=torch.float64).to(dtype)
+    W = W.mT if tall else W
     nd = torch.float32 if dtype == torch.bfloat16 else dtype
     Wn = W.to(nd)
-    den = torch.sqrt((Wn * Wn).sum(dim=(-2, -1))).mul_(1.0001).add_(1e-7)
+    S = Wn.mT if tall else Wn                       # summed in storage order (the transpose's sum)
+    if batch == 1:
+        v = S.reshape(-1)
+        ss = torch.dot(v, v).reshape(1)
+    else:
+        ss = torch.linalg.vecdot(S.flatten(-2), S.flatten(-2))
+    den = torch.sqrt(ss).mul_(1.0001).add_(1e-7)
     want = (Wn / den[:, None, None]).to(dtype)
     got = _fro_normalize_torch(namespace(W), W, 1.0001, 1e-7)
     assert got.dtype == dtype
     torch.testing.assert_close(got, want, atol=0, rtol=0)
+    W64 = W.to(torch.float64)
+    ref = W64 / (1.0001 * torch.sqrt((W64 * W64).sum(dim=(-2, -1))) + 1e-7)[:, None, None]
+    tol = 2.0 ** -7 if dtype == torch.bfloat16 else 8 * torch.finfo(dtype).eps
+    torch.testing.assert_close(got.to(torch.float64), ref, atol=0, rtol=tol)
     Z = torch.zeros(1, 6, 9, dtype=dtype)
     assert bool((_fro_normalize_torch(namespace(Z), Z, 1.0, 0.0) == 0).all())
