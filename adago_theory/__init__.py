@@ -5,7 +5,10 @@ The public API is flat: everything below is importable as ``adago_theory.<name>`
 
 from .backend import default_rng, from_numpy, namespace, to_numpy
 from .norms import frobenius_norm, matrix_norms, nuclear_norm, spectral_norm
-from .orthogonalize import METHODS, NS_MAX_STEPS, NS_PRESETS, NSPreset, ns_scalar_map, ns_schedule, orthogonalize
+from .orthogonalize import (
+    METHODS, NS_MAX_STEPS, NS_PRESETS, NSPreset, newton_schulz_in_dtype, newton_schulz_orthogonalizer, ns_scalar_map,
+    ns_schedule, orthogonalize,
+)
 from .polar_error import PolarError, polar_error
 from .optim import (
     AdaGOState, AdaGradNormState, AdamWState, MuonState, NAMODState, NAMOState, NonFiniteGradientError,
@@ -22,6 +25,8 @@ __all__ = [
     "from_numpy",
     "default_rng",
     "orthogonalize",
+    "newton_schulz_orthogonalizer",
+    "newton_schulz_in_dtype",
     "ns_schedule",
     "ns_scalar_map",
     "NS_MAX_STEPS",

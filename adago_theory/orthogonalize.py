@@ -71,7 +71,7 @@ from .backend import cached, device_of, is_half, is_numpy_namespace, is_torch_na
 from .checks import check_int, check_matrix, check_real
 from .parallel import batch_parallel, use_batch_parallel
 
-__all__ = ["orthogonalize", "NS_PRESETS", "NSPreset", "METHODS", "ns_schedule", "ns_scalar_map", "NS_MAX_STEPS"]
+__all__ = ["orthogonalize", "newton_schulz_orthogonalizer", "newton_schulz_in_dtype", "NS_PRESETS", "NSPreset", "METHODS", "ns_schedule", "ns_scalar_map", "NS_MAX_STEPS"]
 
 METHODS = ("svd", "polar", "qdwh", "newton-schulz")
 
@@ -493,6 +493,75 @@ def _newton_schulz_torch(xp, W, schedule, scale, eps, dtype=None):
     return X.to(out_dt) if X.dtype != out_dt else X
 
 
+def _orthogonalize_ns(xp, M, schedule, scale, eps, dtype):
+    """:func:`orthogonalize`'s Newton–Schulz branch on a checked ``M`` with validated options."""
+    dt = None if dtype is None else _check_dtype(xp, dtype, M)
+    m, n = M.shape[-2], M.shape[-1]
+    if m == 0 or n == 0:
+        return xp.zeros(M.shape, dtype=M.dtype if dt is None else dt, device=device_of(M))
+    tall = m > n
+    W = _mT(xp, M) if tall else M
+    if dt is not None and dt != W.dtype and not is_torch_namespace(xp):
+        W = xp.astype(_fro_normalize(xp, W, scale, eps), dt)   # normalised in M's precision
+        scale = None
+    if use_batch_parallel(xp, W):
+        O = batch_parallel(lambda Wc, out=None: _newton_schulz(xp, Wc, schedule, scale, eps, out=out, dtype=dt),
+                           W, takes_out=True)
+    else:
+        O = _newton_schulz(xp, W, schedule, scale, eps, dtype=dt)
+    return _mT(xp, O) if tall else O
+
+
+def newton_schulz_orthogonalizer(coeffs=None, steps=None, eps=0.0, dtype=None):
+    r"""``M -> orthogonalize(M, "newton-schulz", ..., check_finite=False)`` with its options validated once.
+
+    The optimizers' orthogonalizer (:func:`~adago_theory.optim.resolve_orth`): the schedule, the
+    scale and ``eps`` are checked and resolved here, so a call only checks ``M`` (a real
+    floating array, at least 2-D) and runs the iteration — the same function as
+    :func:`orthogonalize`'s, bit for bit, without its per-call validation of the options.
+    ``M`` is not screened for NaN/Inf (the optimizers screen ``G`` themselves).
+
+    Parameters
+    ----------
+    coeffs, steps, eps, dtype
+        As in :func:`orthogonalize` (``dtype`` is checked against ``M``'s library at the first
+        call, as there).
+
+    Returns
+    -------
+    callable
+        A :class:`functools.partial` of one argument ``M``; ``.keywords`` holds the resolved
+        ``schedule``, ``scale``, ``eps`` and ``dtype``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> orth = newton_schulz_orthogonalizer(coeffs="polar-express")
+    >>> M = np.array([[3.0, 0.0], [0.0, 0.5]])
+    >>> bool(np.array_equal(orth(M), orthogonalize(M, "newton-schulz", coeffs="polar-express")))
+    True
+    """
+    schedule, scale = ns_schedule("jordan" if coeffs is None else coeffs, steps)
+    eps = float(check_real("eps", eps, lo=0.0))
+    return functools.partial(_ns_prevalidated, schedule=tuple(schedule), scale=scale, eps=eps, dtype=dtype)
+
+
+def _ns_prevalidated(M, *, schedule, scale, eps, dtype):
+    return _orthogonalize_ns(check_matrix("M", M), M, schedule, scale, eps, dtype)
+
+
+def newton_schulz_in_dtype(orth_fn, dtype):
+    """``orth_fn`` iterating in ``dtype``, when it is a :func:`newton_schulz_orthogonalizer` without a dtype; else None.
+
+    The norm is then still taken in the input's precision (see ``orthogonalize``'s ``dtype``);
+    a caller gets None for any other orthogonalizer and casts the input itself.
+    """
+    if (isinstance(orth_fn, functools.partial) and orth_fn.func is _ns_prevalidated
+            and orth_fn.keywords.get("dtype") is None):
+        return functools.partial(orth_fn, dtype=dtype)
+    return None
+
+
 #: Half-precision Newton–Schulz on a CPU iterates in float32 below this m^2 n per matrix (m <= n):
 #: measured 2026-12-01 (torch 2.13, one thread, Xeon with AMX-bf16), float32 took 0.37-0.65x the
 #: time of bfloat16 up to 128x128 and 64x512, and 1.3-4x above 192x192 (docs/performance.md).
@@ -720,22 +789,13 @@ def orthogonalize(M, method="svd", *, coeffs=None, steps=None, rtol=None, eps=0.
         rtol = check_real("rtol", rtol, lo=0.0, hi=1.0, hi_open=True)
     eps = check_real("eps", eps, lo=0.0)
 
+    if method == "newton-schulz":
+        schedule, scale = ns_schedule("jordan" if coeffs is None else coeffs, steps)
+        return _orthogonalize_ns(xp, M, schedule, scale, float(eps), dtype)
+
     m, n = M.shape[-2], M.shape[-1]
     if m == 0 or n == 0:
-        dt = M.dtype if dtype is None else _check_dtype(xp, dtype, M)
-        return xp.zeros(M.shape, dtype=dt, device=device_of(M))
-
-    if method == "newton-schulz":
-        dt = None if dtype is None else _check_dtype(xp, dtype, M)
-        schedule, scale = ns_schedule("jordan" if coeffs is None else coeffs, steps)
-        tall = m > n
-        W = _mT(xp, M) if tall else M
-        if dt is not None and dt != W.dtype and not is_torch_namespace(xp):
-            W = xp.astype(_fro_normalize(xp, W, scale, float(eps)), dt)   # normalised in M's precision
-            scale = None
-        run = lambda Wc, out=None: _newton_schulz(xp, Wc, schedule, scale, float(eps), out=out, dtype=dt)  # noqa: E731
-        O = batch_parallel(run, W, takes_out=True) if use_batch_parallel(xp, W) else run(W)
-        return _mT(xp, O) if tall else O
+        return xp.zeros(M.shape, dtype=M.dtype, device=device_of(M))
 
     half = is_half(xp, M.dtype)
     W = xp.astype(M, xp.float32) if half else M

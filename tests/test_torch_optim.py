@@ -75,16 +75,20 @@ def test_equals_the_functional_step_matrix_by_matrix(cls, factory, hyper, lr):
 def _bucket_sizes(model, opt):
     """The number of parameters in each functional call of one ``opt.step()`` (sorted)."""
     calls = []
-    real = opt._step_bucket
+    real, real_one = opt._step_bucket, opt._step_one
 
     def spy(group, gi, idx, *a):
         calls.append(len(idx))
         return real(group, gi, idx, *a)
 
-    opt._step_bucket = spy
+    def spy_one(group, gi, i, *a):
+        calls.append(1)
+        return real_one(group, gi, i, *a)
+
+    opt._step_bucket, opt._step_one = spy, spy_one
     _grads(model, 0)
     opt.step()
-    opt._step_bucket = real
+    opt._step_bucket, opt._step_one = real, real_one
     return sorted(calls)
 
 
@@ -270,6 +274,15 @@ def test_errors_name_the_parameter():
     with pytest.raises(ValueError, match=r"'2\.weight'.*NaN"):
         opt.step()
     assert torch.equal(m[2].weight, w)
+    # a parameter stepped alone (12 x 5: its own shape): named, and neither it nor its momentum moved
+    _grads(m, 3)
+    opt.step()                                       # (a finite step first: a momentum to protect)
+    _grads(m, 1)
+    m[0].weight.grad[1, 1] = float("inf")
+    w, M = m[0].weight.detach().clone(), opt.state[m[0].weight]["M"].clone()
+    with pytest.raises(ValueError, match=r"'0\.weight'.*Inf"):
+        opt.step()
+    assert torch.equal(m[0].weight, w) and torch.equal(opt.state[m[0].weight]["M"], M)
     with pytest.raises(ValueError, match=r"check_finite must be True or False, got 1"):
         Muon(m.parameters(), lr=0.1, check_finite=1)
 

@@ -64,7 +64,7 @@ from ..backend import Array, device_of, is_numpy_namespace, is_torch_namespace, 
 from ..checks import (
     check_beta, check_bool, check_choice, check_hyper, check_int, check_matrix, check_real, on_runs,
 )
-from ..orthogonalize import METHODS, orthogonalize
+from ..orthogonalize import METHODS, newton_schulz_orthogonalizer, orthogonalize
 from .donation import is_donated, is_vouched_finite
 
 __all__ = [
@@ -176,6 +176,8 @@ def resolve_orth(orth):
     orth_fn : callable
         For a method, ``orthogonalize(M, method, check_finite=False, **options)``:
         the optimizers check the gradient for non-finite entries themselves, once.
+        For ``"newton-schulz"`` the same function with its options resolved once
+        (:func:`~adago_theory.orthogonalize.newton_schulz_orthogonalizer`).
 
     Raises
     ------
@@ -208,6 +210,8 @@ def resolve_orth(orth):
         fn(np.array([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"orth={orth!r} is not a valid orthogonalizer: {exc}") from exc
+    if method == "newton-schulz":                  # the same function, its options resolved once
+        return newton_schulz_orthogonalizer(**opts)
     return fn
 
 

@@ -28,12 +28,11 @@ parameter is rounded to the parameter dtype when copied back).
 
 from __future__ import annotations
 
-import functools
 import math
 
 import torch
 
-from ..orthogonalize import orthogonalize
+from ..orthogonalize import newton_schulz_in_dtype
 from ..optim import OPTIMIZERS, NonFiniteGradientError, donating, resolve_orth
 
 __all__ = ["KernelOptimizer", "split_params", "FALLBACKS"]
@@ -235,12 +234,42 @@ class KernelOptimizer(torch.optim.Optimizer):
                 if not is_mat:
                     self._step_bucket(group, gi, idx, opt, cls, is_mat)
                     continue
-                if math.prod(shape) < STACK_MAX_NUMEL:     # entries of one parameter (all its runs)
+                if len(idx) > 1 and math.prod(shape) < STACK_MAX_NUMEL:   # entries of one parameter (all runs)
                     self._step_bucket(group, gi, idx, opt, cls, is_mat)
                 else:
                     for i in idx:
-                        self._step_bucket(group, gi, [i], opt, cls, is_mat)
+                        self._step_one(group, gi, i, opt, cls)
         return loss
+
+    def _step_one(self, group, gi, i, opt, cls):
+        """A matrix parameter stepped alone: :meth:`_step_bucket` for one parameter, with no stacking.
+
+        ``X`` is a view of the parameter (a copy in the compute dtype for half parameters) with a
+        leading axis of one run, the state the stored tensors seen the same way; the step writes
+        both in place (donation), so nothing is copied back unless the dtype differs.
+        """
+        p = group["params"][i]
+        s = self.state[p]
+        cdt = group["compute_dtype"] or (torch.float32 if p.dtype in _HALF else p.dtype)
+        X = p.detach()
+        X = (X if X.dtype == cdt else X.to(cdt)).unsqueeze(0)
+        G = p.grad
+        G = (G if G.dtype == cdt else G.to(cdt)).unsqueeze(0)
+        if s:
+            state = cls._make([v.unsqueeze(0) if torch.is_tensor(v) else v for v in map(s.__getitem__, cls._fields)])
+        else:
+            state = opt.init(X)
+        try:
+            with donating(X, *(v for v in state if torch.is_tensor(v)), finite=() if group["check_finite"] else (X, G)):
+                X_new, new = opt.step(X, G, state)
+        except NonFiniteGradientError:
+            raise NonFiniteGradientError(
+                f"the gradient of {_describe(group, gi, i, p)} contains NaN or Inf entries; it was not stepped"
+            ) from None
+        if not (X_new.data_ptr() == p.data_ptr() and X_new.dtype == p.dtype):
+            p.copy_(X_new[0])
+        for f, v in zip(cls._fields, new):
+            s[f] = v[0] if torch.is_tensor(v) else v
 
     def _step_bucket(self, group, gi, idx, opt, cls, is_mat):
         ps = [group["params"][i] for i in idx]
@@ -310,9 +339,9 @@ def _in_dtype(orth_fn, dtype):
     (``descend``'s ``torch.add``, products with float32 step sizes, :func:`ema`) promotes it to
     the compute dtype exactly, which is what the cast would do, without its pass.
     """
-    if (isinstance(orth_fn, functools.partial) and orth_fn.func is orthogonalize
-            and orth_fn.keywords.get("method") == "newton-schulz" and "dtype" not in orth_fn.keywords):
-        return functools.partial(orth_fn, dtype=dtype)
+    ns = newton_schulz_in_dtype(orth_fn, dtype)
+    if ns is not None:
+        return ns
 
     def orth_in_dtype(M):
         return orth_fn(M.to(dtype))
