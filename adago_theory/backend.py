@@ -195,7 +195,8 @@ _HALF: dict = {}
 
 def is_numpy_namespace(xp) -> bool:
     """True for NumPy (plain or array-api-compat)."""
-    return array_api_compat.is_numpy_namespace(xp)
+    r = _IS_NUMPY.get(xp)             # (asked on every step: one dict lookup, not array-api-compat's two calls)
+    return r if r is not None else cached(_IS_NUMPY, xp, lambda: array_api_compat.is_numpy_namespace(xp))
 
 
 def is_cupy_namespace(xp) -> bool:
@@ -205,7 +206,12 @@ def is_cupy_namespace(xp) -> bool:
 
 def is_torch_namespace(xp) -> bool:
     """True for PyTorch (plain or array-api-compat)."""
-    return array_api_compat.is_torch_namespace(xp)
+    r = _IS_TORCH.get(xp)
+    return r if r is not None else cached(_IS_TORCH, xp, lambda: array_api_compat.is_torch_namespace(xp))
+
+
+_IS_NUMPY: dict = {}
+_IS_TORCH: dict = {}
 
 
 def device_of(x):

@@ -21,6 +21,8 @@ import numbers
 
 import numpy as np
 
+from .backend import cached, from_numpy, namespace, to_numpy
+
 __all__ = [
     "check_real",
     "check_int",
@@ -52,7 +54,7 @@ def check_real(name, value, *, lo=None, hi=None, lo_open=False, hi_open=False, a
         ``value`` is NaN, infinite (unless ``allow_inf``) or outside the interval; the
         message names the parameter and the interval.
     """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+    if type(value) is not float and (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)):
         raise TypeError(f"{name} must be a real number in {interval(lo, hi, lo_open, hi_open)}, got {value!r}")
     v = float(value)
     if math.isnan(v) or (math.isinf(v) and not allow_inf):
@@ -111,8 +113,6 @@ def check_matrix(name, M, *, floating=True):
     TypeError
         ``M`` is not of a real floating dtype (when ``floating``), or of no array-API library.
     """
-    from .backend import cached, namespace
-
     ndim = getattr(M, "ndim", None)
     if ndim is None or ndim < 2:
         raise ValueError(f"{name} must be a matrix (m, n) or a batch of matrices (..., m, n) with at least "
@@ -138,7 +138,6 @@ def _host_array(value):
     if isinstance(value, np.ndarray):
         return value
     if hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, (numbers.Number, np.generic)):
-        from .backend import to_numpy
 
         return to_numpy(value)
     if isinstance(value, (list, tuple)):
@@ -223,7 +222,6 @@ def on_runs(name, value, X):
     if not ok:
         raise ValueError(f"{name} has shape {value.shape}, which does not broadcast to the run axes "
                          f"X.shape[:-2] = {runs}")
-    from .backend import from_numpy
 
     # leading singleton axes: the array aligns with the run axes from the right, as it broadcasts
     full = np.reshape(value, (1,) * (len(runs) - value.ndim) + value.shape)

@@ -71,7 +71,8 @@ from .backend import cached, device_of, is_half, is_numpy_namespace, is_torch_na
 from .checks import check_int, check_matrix, check_real
 from .parallel import batch_parallel, use_batch_parallel
 
-__all__ = ["orthogonalize", "newton_schulz_orthogonalizer", "newton_schulz_in_dtype", "NS_PRESETS", "NSPreset", "METHODS", "ns_schedule", "ns_scalar_map", "NS_MAX_STEPS"]
+__all__ = ["orthogonalize", "newton_schulz_orthogonalizer", "newton_schulz_in_dtype", "NS_PRESETS", "NSPreset", "METHODS",
+           "ns_schedule", "ns_scalar_map", "NS_MAX_STEPS"]
 
 METHODS = ("svd", "polar", "qdwh", "newton-schulz")
 
@@ -318,7 +319,10 @@ _DTYPES: dict = {}
 
 
 def _mT(xp, X):
-    return xp.matrix_transpose(X)
+    # the array API's ``.mT`` attribute (NumPy >= 2, PyTorch, array-api-strict; 10x cheaper than the
+    # compat wrapper on a small matrix), the namespace's function where an array lacks it (NumPy 1.26)
+    mT = getattr(X, "mT", None)
+    return xp.matrix_transpose(X) if mT is None else mT
 
 
 def _fro_normalize(xp, W, scale, eps):
@@ -403,48 +407,71 @@ def _fro_normalize_torch(xp, W, scale, eps, out_dt=None):
     """
     import torch
 
+    if W.shape[0] == 1:
+        return _fro_normalize_torch_one(xp, W[0], scale, eps, out_dt)[None]
     out_dt = W.dtype if out_dt is None else out_dt
     nd = torch.float32 if is_half(xp, W.dtype) else W.dtype
     Wn = W if nd == W.dtype else W.to(nd)
-    if not Wn.is_contiguous() and Wn.mT.is_contiguous():
-        Wn_ = Wn.mT                                     # a transposed input: the same sum of squares, no copy
-    else:
-        Wn_ = Wn
-    fi = torch.finfo(nd)
-    if W.shape[0] == 1:
-        # one matrix: BLAS's dot (2-4x faster than vecdot on a CPU) and one host synchronisation;
-        # the denominator in nd's arithmetic on the host (NumPy scalars: the same correctly rounded
-        # sqrt, product and sum torch's 0-d ops gave), and the division by a scalar reads W in its
-        # own dtype and rounds once (no float32 copy written)
-        v = Wn_.reshape(-1)
-        s2 = float(torch.dot(v, v))
-        if not fi.tiny / fi.eps <= s2 <= fi.max:        # NaN fails too
-            return _fro_normalize(xp, W, scale, eps).to(out_dt)
-        npd = np.float32 if nd == torch.float32 else np.float64
-        d = np.sqrt(npd(s2))
-        if scale != 1.0:
-            d = d * npd(scale)
-        if eps != 0.0:
-            d = d + npd(eps)
-        d = float(d)
-        if out_dt != W.dtype and torch.finfo(out_dt).bits < torch.finfo(W.dtype).bits:
-            # a narrower iteration (float32 W, bfloat16 steps): cast, then divide in place, as the
-            # reference codes do — two passes over the narrow copy instead of a wide quotient and its
-            # cast (the quotient is rounded twice; ~0.4 ulp of bfloat16 more, far below the steps')
-            return W.to(out_dt).div_(d)
-        X = (Wn if out_dt == nd else W) / d            # a float32 iteration of half W: its float32 copy
-        return X if X.dtype == out_dt else X.to(out_dt)
-    flat = Wn_.flatten(-2)
+    flat = (Wn.mT if not Wn.is_contiguous() and Wn.mT.is_contiguous() else Wn).flatten(-2)   # (no copy of a transpose)
     ss = torch.linalg.vecdot(flat, flat)
     den = torch.sqrt(ss)
     if scale != 1.0:
         den = den.mul_(scale)
     if eps != 0.0:
         den = den.add_(eps)
+    fi = torch.finfo(nd)
     if not bool(((ss >= fi.tiny / fi.eps) & (ss <= fi.max)).all()):   # NaN and overflow fail too
         return _fro_normalize(xp, W, scale, eps).to(out_dt)
     X = Wn / den[:, None, None]                         # den > 0: a zero matrix failed the test above
     return X if X.dtype == out_dt else X.to(out_dt)
+
+
+def _fro_normalize_torch_one(xp, W, scale, eps, out_dt=None):
+    """:func:`_fro_normalize_torch` for one matrix (2-D ``W``).
+
+    BLAS's dot over the storage (2-4x faster than ``vecdot`` on a CPU; a transposed ``W`` is read
+    as its transpose, no copy) and one host synchronisation; the denominator in the norm dtype's
+    arithmetic on the host (NumPy scalars: the same correctly rounded sqrt, product and sum torch's
+    0-d ops give); the division by a scalar reads ``W`` in its own dtype and rounds once (no float32
+    copy of a half ``W`` written unless the iteration is float32).
+    """
+    import torch
+
+    out_dt = W.dtype if out_dt is None else out_dt
+    nd = torch.float32 if is_half(xp, W.dtype) else W.dtype
+    Wn = W if nd == W.dtype else W.to(nd)
+    s2 = float(torch.dot(*(((Wn if Wn.is_contiguous() else Wn.mT).reshape(-1),) * 2)))
+    tiny_eps, big, bits = _finfo(nd)
+    if not tiny_eps <= s2 <= big:                       # NaN fails too
+        return _fro_normalize(xp, W, scale, eps).to(out_dt)
+    npd = np.float32 if nd == torch.float32 else np.float64
+    d = np.sqrt(npd(s2))
+    if scale != 1.0:
+        d = d * npd(scale)
+    if eps != 0.0:
+        d = d + npd(eps)
+    d = float(d)
+    if out_dt != W.dtype and _finfo(out_dt)[2] < _finfo(W.dtype)[2]:
+        # a narrower iteration (float32 W, bfloat16 steps): cast, then divide in place, as the
+        # reference codes do — two passes over the narrow copy instead of a wide quotient and its
+        # cast (the quotient is rounded twice; ~0.4 ulp of bfloat16 more, far below the steps')
+        return W.to(out_dt).div_(d)
+    X = (Wn if out_dt == nd else W) / d                # a float32 iteration of half W: its float32 copy
+    return X if X.dtype == out_dt else X.to(out_dt)
+
+
+def _finfo(dtype):
+    """``(tiny / eps, max, bits)`` of a torch floating dtype (cached)."""
+    def facts():
+        import torch
+
+        fi = torch.finfo(dtype)
+        return fi.tiny / fi.eps, fi.max, fi.bits
+
+    return cached(_FINFO, dtype, facts)
+
+
+_FINFO: dict = {}
 
 
 def _newton_schulz_torch(xp, W, schedule, scale, eps, dtype=None):
@@ -473,23 +500,23 @@ def _newton_schulz_torch(xp, W, schedule, scale, eps, dtype=None):
     out_dt = W.dtype if dtype is None else dtype
     up = is_half(xp, out_dt) and W.device.type == "cpu" and m * m * n < NS_HALF_CPU_WORK
     run_dt = torch.float32 if up else out_dt
-    flat = W.reshape((-1,) + tuple(shape[-2:]))
-    if scale is None:
-        X = flat.to(run_dt)
-    else:
-        X = _fro_normalize_torch(xp, flat, scale, eps, run_dt)
-    if X.shape[0] == 1:
-        # one matrix: the 2-D products (torch.optim.Muon's); on a CPU bmm took 1.08x mm's time for a
-        # bfloat16 512 x 512 Gram product (addmm and baddbmm were level), docs/performance.md
-        X = X[0]
+    if W.numel() == m * n:
+        # one matrix: 2-D from the start, the 2-D products (torch.optim.Muon's); on a CPU bmm took
+        # 1.08x mm's time for a bfloat16 512 x 512 Gram product (addmm and baddbmm were level),
+        # docs/performance.md
+        W1 = W if W.ndim == 2 else W.reshape(m, n)
+        X = W1.to(run_dt) if scale is None else _fro_normalize_torch_one(xp, W1, scale, eps, run_dt)
         mm, addmm = torch.mm, torch.addmm
     else:
+        flat = W.reshape((-1, m, n))
+        X = flat.to(run_dt) if scale is None else _fro_normalize_torch(xp, flat, scale, eps, run_dt)
         mm, addmm = torch.bmm, torch.baddbmm
     for a, b, c in schedule:
         A = mm(X, X.mT)
         B = addmm(A, A, A, beta=b, alpha=c) if c != 0.0 else A.mul_(b)
         X = addmm(X, B, X, beta=a)
-    X = X.reshape(shape)
+    if X.ndim != len(shape):
+        X = X.reshape(shape)
     return X.to(out_dt) if X.dtype != out_dt else X
 
 

@@ -75,7 +75,7 @@ def test_adago_needs_gamma_and_eps():
         adago(0.1, gamma=1.0)
 
 
-@pytest.mark.parametrize("bad", [-1.0, NAN, "x"])
+@pytest.mark.parametrize("bad", [-1.0, NAN, float("inf"), -0.0 - 1e-300, "x"])
 def test_a_schedule_value_out_of_range_raises_at_the_step_naming_parameter_and_t(bad):
     opt = adago(lambda t: 0.1 if t < 2 else bad, gamma=1.0, eps=1e-3)
     X = np.ones((3, 2))

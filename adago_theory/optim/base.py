@@ -146,6 +146,8 @@ def make_schedule(name, value, *, lo=0.0, lo_open=False):
                 v = fn(t)
             except Exception as exc:  # noqa: BLE001 - re-raised with the parameter's name
                 raise ValueError(f"the schedule {name}(t) failed at t={t}: {exc}") from exc
+            if type(v) is float and (lo < v < math.inf or (v == lo and not lo_open)):
+                return v                    # the common case, checked without building the message
             return check_hyper(f"{name}(t={t})", v, lo=lo, lo_open=lo_open)
 
         schedule.is_constant = False

@@ -256,11 +256,12 @@ class KernelOptimizer(torch.optim.Optimizer):
         G = p.grad
         G = (G if G.dtype == cdt else G.to(cdt)).unsqueeze(0)
         if s:
-            state = cls._make([v.unsqueeze(0) if torch.is_tensor(v) else v for v in map(s.__getitem__, cls._fields)])
+            state = cls._make([v.unsqueeze(0) if isinstance(v, torch.Tensor) else v
+                               for v in map(s.__getitem__, cls._fields)])
         else:
             state = opt.init(X)
         try:
-            with donating(X, *(v for v in state if torch.is_tensor(v)), finite=() if group["check_finite"] else (X, G)):
+            with donating(X, *state, finite=() if group["check_finite"] else (X, G)):
                 X_new, new = opt.step(X, G, state)
         except NonFiniteGradientError:
             raise NonFiniteGradientError(
@@ -269,7 +270,7 @@ class KernelOptimizer(torch.optim.Optimizer):
         if not (X_new.data_ptr() == p.data_ptr() and X_new.dtype == p.dtype):
             p.copy_(X_new[0])
         for f, v in zip(cls._fields, new):
-            s[f] = v[0] if torch.is_tensor(v) else v
+            s[f] = v[0] if isinstance(v, torch.Tensor) else v
 
     def _step_bucket(self, group, gi, idx, opt, cls, is_mat):
         ps = [group["params"][i] for i in idx]
@@ -291,7 +292,7 @@ class KernelOptimizer(torch.optim.Optimizer):
             # X (a view of the parameter, or the engine's own stack or copy) and the state (the
             # engine's) are donated: the momentum is updated in place and the iterate written into
             # X, as torch's optimizers do; the arithmetic and the bits are the pure step's.
-            with donating(X, *(v for v in state if torch.is_tensor(v)), finite=() if group["check_finite"] else (X, G)):
+            with donating(X, *state, finite=() if group["check_finite"] else (X, G)):
                 X_new, new = opt.step(X, G, state)
         except NonFiniteGradientError:
             bad = [_describe(group, gi, i, p) for i, p in zip(idx, ps) if not bool(torch.isfinite(p.grad).all())]
@@ -325,7 +326,7 @@ class KernelOptimizer(torch.optim.Optimizer):
             if p is None or p not in self.state:
                 continue
             for k, v in saved.items():
-                if torch.is_tensor(v):
+                if isinstance(v, torch.Tensor):
                     self.state[p][k] = v.to(device=p.device, dtype=v.dtype, copy=True)
         self._cache.clear()
 
