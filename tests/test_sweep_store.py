@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from adago_theory.app.sweep import StoreError, load_errors, load_results, load_runs, read_manifest, run_id
-from adago_theory.app.sweep.execute import trace_to_frame
+from adago_theory.app.sweep.single import trace_to_frame
 from adago_theory.app.sweep.store import (
     atomic_write_bytes,
     finished_ids,

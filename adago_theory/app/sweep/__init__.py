@@ -32,18 +32,10 @@ from .config import (
     parse_value,
     run_id,
 )
-from .execute import (
-    RunOutcome,
-    SweepSummary,
-    run_one,
-    run_sweep,
-    run_trace,
-    trace_to_frame,
-    validate_config,
-    validate_configs,
-)
+from .execute import SweepSummary, run_sweep, validate_config, validate_configs
 from .plot import fit_rates, metric_columns, plot_curves, plot_rates, plot_store
 from .registry import command_names, get_optimizer_factory, get_problem_factory, optimizer_names, problem_names
+from .single import RunOutcome, run_one, run_trace, trace_to_frame
 from .store import StoreError, error_ids, finished_ids, load_errors, load_results, load_runs, read_manifest
 
 __all__ = [

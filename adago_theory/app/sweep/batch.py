@@ -31,6 +31,7 @@ import numbers
 import numpy as np
 
 from .config import RunRecord
+from .single import RunOutcome, build_optimizer, build_problem, check_finite, trace_to_frame
 
 __all__ = ["HORIZON_SPREAD", "group_key", "group_records", "run_group", "takes_arrays"]
 
@@ -106,8 +107,6 @@ def _batched(records):
     import time
 
     from adago_theory.run import record_steps, run
-
-    from .execute import RunOutcome, build_optimizer, build_problem, check_finite, trace_to_frame
 
     t0 = time.perf_counter()
     cfgs = [r.config for r in records]
