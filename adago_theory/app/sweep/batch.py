@@ -87,7 +87,7 @@ def group_records(records) -> list[list[RunRecord]]:
 
 
 def run_group(records, job):
-    """Run a batch of records as one ``run``; a list of :class:`~.execute.RunOutcome`, one per record.
+    """Run a batch of records as one ``run``; a list of :class:`~.single.RunOutcome`, one per record.
 
     ``job(record)`` runs one record alone: used for a group of one, when the optimizer does not
     take array hyperparameters, and when the batched run fails.
