@@ -138,7 +138,6 @@ def _host_array(value):
     if isinstance(value, np.ndarray):
         return value
     if hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, (numbers.Number, np.generic)):
-
         return to_numpy(value)
     if isinstance(value, (list, tuple)):
         return np.asarray(value)
@@ -222,7 +221,6 @@ def on_runs(name, value, X):
     if not ok:
         raise ValueError(f"{name} has shape {value.shape}, which does not broadcast to the run axes "
                          f"X.shape[:-2] = {runs}")
-
     # leading singleton axes: the array aligns with the run axes from the right, as it broadcasts
     full = np.reshape(value, (1,) * (len(runs) - value.ndim) + value.shape)
     out = from_numpy(full, like=X, dtype=X.dtype)

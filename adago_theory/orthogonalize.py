@@ -235,7 +235,6 @@ def _apply_scalar(x, schedule):
 @functools.lru_cache(maxsize=256)
 def _check_orbit(schedule):
     """Refuse a schedule whose scalar map leaves [-NS_ORBIT_BOUND, NS_ORBIT_BOUND] on [0, 1] (float64 grid)."""
-
     x = np.linspace(0.0, 1.0, 4097)
     with np.errstate(all="ignore"):
         for k, (a, b, c) in enumerate(schedule, start=1):
@@ -351,7 +350,6 @@ def _fro_normalize_numpy(flat, scale, eps, out):
     overflow; the entries lost to underflow are below its rounding); only the unsafe
     matrices take the scaled route.
     """
-
     dt = flat.dtype
     nd = np.float32 if dt.itemsize < 4 else dt
     ss = np.einsum("bij,bij->b", flat, flat, dtype=nd)
@@ -440,8 +438,9 @@ def _fro_normalize_torch_one(xp, W, scale, eps, out_dt=None):
     out_dt = W.dtype if out_dt is None else out_dt
     nd = torch.float32 if is_half(xp, W.dtype) else W.dtype
     Wn = W if nd == W.dtype else W.to(nd)
-    s2 = float(torch.dot(*(((Wn if Wn.is_contiguous() else Wn.mT).reshape(-1),) * 2)))
-    tiny_eps, big, bits = _finfo(nd)
+    v = (Wn if Wn.is_contiguous() else Wn.mT).reshape(-1)
+    s2 = float(torch.dot(v, v))
+    tiny_eps, big, _ = _finfo(nd)
     if not tiny_eps <= s2 <= big:                       # NaN fails too
         return _fro_normalize(xp, W, scale, eps).to(out_dt)
     npd = np.float32 if nd == torch.float32 else np.float64
@@ -626,7 +625,6 @@ def _newton_schulz_numpy(X, schedule, scale=None, eps=0.0, out=None):
     so the cached scratch is one ``(nb, m, n)`` buffer and three ``(nb, m, m)`` ones.  Only ``out``
     and this function's scratch buffers are written.
     """
-
     shape = X.shape
     flat = np.reshape(X, (-1,) + shape[-2:])
     nb, m, n = flat.shape

@@ -299,10 +299,9 @@ class KernelOptimizer(torch.optim.Optimizer):
             raise NonFiniteGradientError(
                 f"the gradient of {', '.join(bad)} contains NaN or Inf entries; no parameter of its bucket "
                 "was stepped") from None
-        if is_mat:
-            if not (len(ps) == 1 and X_new.data_ptr() == p0.data_ptr() and X_new.dtype == p0.dtype):
-                for k, p in enumerate(ps):                  # (a parameter stepped alone was written in place)
-                    p.copy_(X_new[k])
+        if is_mat:                                   # (a parameter alone in its bucket goes to _step_one)
+            for k, p in enumerate(ps):
+                p.copy_(X_new[k])
             split = lambda v: v.unbind(0)  # noqa: E731
         else:
             widths = [_row_width(p, bd) for p in ps]
